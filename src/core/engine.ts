@@ -1,0 +1,429 @@
+/**
+ * The part of every store that does not depend on the database: input checks, per-key ordering,
+ * the cache of what was persisted, the delta plan and the concurrency rules. A backend supplies
+ * a `StorageAdapter` with its I/O and nothing else.
+ */
+import { BackendError, ConfigError, ConflictError, CorruptError, FluePersistError, InvalidInputError, isFluePersistError, quoteId } from '../errors.js';
+import type { ConcurrencyMode, FluePersistStore, Layout, ListOptions, ListPage, SessionData, SessionDelta, StoreCapabilities } from '../types.js';
+import { applyDeltaRecords, assemble, planEntries, staleDrops, staleMessage, type BaseState, type EntryPlan, type StoredEntry } from './delta.js';
+import { checkSessionId, prepareDelta, prepareSnapshot, utf8Length, type EntryRecord } from './serialize.js';
+
+/** A session as a log layout stores it. */
+export interface RawLogSession {
+	rev: number;
+	header: string;
+	/** In session order. */
+	entries: Array<EntryRecord & { pos: number }>;
+}
+
+/** A session as a blob layout stores it. */
+export interface RawBlobSession {
+	rev: number;
+	full: string;
+}
+
+/** Everything a backend needs to write one save atomically. */
+export interface WritePlan {
+	id: string;
+	/** The revision the writer based its snapshot on; `null` means "the session must not exist". */
+	expectedRev: number | null;
+	/** The new revision: also the `updated_at` in milliseconds. */
+	rev: number;
+	header: string;
+	/** Full JSON text (blob layouts only). */
+	full: string | null;
+	/** Entry changes (log layouts only). */
+	plan: EntryPlan | null;
+	/** UTF-8 bytes of header and entries (log layouts only). */
+	bytes: number;
+}
+
+/** Thrown by an adapter when the stored revision is not `expectedRev`; nothing was written. */
+export class StaleRevisionError extends Error {
+	constructor(readonly sessionId: string) {
+		super(`stale revision for ${sessionId}`);
+		this.name = 'StaleRevisionError';
+	}
+}
+
+/** The I/O of one backend in one layout. */
+export interface StorageAdapter {
+	readonly backend: string;
+	readonly layout: Layout | 'memory';
+	/** Creates or checks the schema and the format stamp. Called once, before any other call. */
+	init(): Promise<void>;
+	/** One consistent read of a session, or null. Log layouts return `RawLogSession`, others `RawBlobSession`. */
+	read(id: string): Promise<RawLogSession | RawBlobSession | null>;
+	/** One atomic write; throws `StaleRevisionError` when the stored revision is not `plan.expectedRev`. */
+	write(plan: WritePlan): Promise<void>;
+	remove(id: string): Promise<void>;
+	list(options: { prefix: string; limit: number; cursor: string | null }): Promise<ListPage>;
+	close(): Promise<void>;
+	/** Turns a driver error into a typed one where the backend knows better than BACKEND. */
+	classifyError?(error: unknown, sessionId: string | undefined): FluePersistError | undefined;
+}
+
+export interface EngineOptions {
+	concurrency?: ConcurrencyMode;
+	/** Bytes of entry text kept in memory to diff saves without reading the database. Default 64 MiB. */
+	cacheBytes?: number;
+	capabilities: Pick<StoreCapabilities, 'durable' | 'maxSessionBytes'>;
+}
+
+const MAX_KNOWN_KEYS = 100_000;
+const LWW_RETRIES = 8;
+
+/** What this store instance knows about one key. */
+interface Known {
+	/** Revision last read or written; null when the session was seen absent. */
+	rev: number | null;
+	/** Entries as persisted at `rev`; undefined when evicted from the cache. */
+	base: BaseState | undefined;
+	cachedBytes: number;
+}
+
+/** A target snapshot, as text. */
+interface Target {
+	header: string;
+	leafId: string | null;
+	entries: EntryRecord[];
+	full: string | null;
+}
+
+/** Runs tasks one after another per key, in call order. */
+class KeyedQueue {
+	private tails = new Map<string, Promise<unknown>>();
+
+	run<T>(key: string, task: () => Promise<T>): Promise<T> {
+		const prev = this.tails.get(key) ?? Promise.resolve();
+		const next = prev.then(task, task);
+		const tail = next.catch(() => undefined);
+		this.tails.set(key, tail);
+		void tail.then(() => {
+			if (this.tails.get(key) === tail) this.tails.delete(key);
+		});
+		return next;
+	}
+
+	async drain(): Promise<void> {
+		while (this.tails.size > 0) await Promise.all(this.tails.values());
+	}
+}
+
+/** Validates the options every store shares; returns the concurrency mode. */
+export function checkConcurrency(value: unknown, backend: string): ConcurrencyMode {
+	if (value === undefined) return 'optimistic';
+	if (value === 'optimistic' || value === 'last-writer-wins') return value;
+	throw new ConfigError(`option concurrency must be 'optimistic' or 'last-writer-wins' (got ${JSON.stringify(value)}).`, { backend });
+}
+
+/** Validates a `layout` option. */
+export function checkLayout(value: unknown, backend: string, fallback: Layout): Layout {
+	if (value === undefined) return fallback;
+	if (value === 'blob' || value === 'log') return value;
+	throw new ConfigError(`option layout must be 'blob' or 'log' (got ${JSON.stringify(value)}).`, { backend });
+}
+
+/**
+ * Builds a store around an adapter.
+ *
+ * @example
+ * const store = createStore(myAdapter, { capabilities: { durable: true, maxSessionBytes: 64 << 20 } })
+ */
+export function createStore(adapter: StorageAdapter, options: EngineOptions): FluePersistStore {
+	return new Engine(adapter, options);
+}
+
+class Engine implements FluePersistStore {
+	readonly backend: string;
+	readonly layout: Layout | 'memory';
+	readonly concurrency: ConcurrencyMode;
+	readonly capabilities: StoreCapabilities;
+	private readonly queue = new KeyedQueue();
+	private readonly known = new Map<string, Known>();
+	private readonly cacheLimit: number;
+	private cachedTotal = 0;
+	private initPromise: Promise<void> | null = null;
+	private closed = false;
+
+	constructor(
+		private readonly adapter: StorageAdapter,
+		options: EngineOptions,
+	) {
+		this.backend = adapter.backend;
+		this.layout = adapter.layout;
+		this.concurrency = checkConcurrency(options.concurrency, adapter.backend);
+		const cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
+		if (!Number.isInteger(cacheBytes) || cacheBytes < 0) {
+			throw new ConfigError(`option cacheBytes must be a whole number of bytes, 0 or more (got ${String(cacheBytes)}).`, { backend: this.backend });
+		}
+		this.cacheLimit = cacheBytes;
+		this.capabilities = Object.freeze({ saveDelta: true, list: true, ...options.capabilities });
+	}
+
+	private get isLog(): boolean {
+		return this.layout === 'log';
+	}
+
+	save(id: string, data: SessionData): Promise<void> {
+		try {
+			this.assertOpen();
+			checkSessionId(id, this.backend);
+			// Checked and serialized now, before any await: later changes to `data` cannot leak in.
+			const snap = prepareSnapshot(id, data, this.backend, { entryJson: this.isLog, full: !this.isLog });
+			return this.queue.run(id, () => this.commit(id, () => snap, { needEntryJson: false }));
+		} catch (error) {
+			return Promise.reject(error);
+		}
+	}
+
+	saveDelta(id: string, delta: SessionDelta): Promise<void> {
+		try {
+			this.assertOpen();
+			checkSessionId(id, this.backend);
+			const prepared = prepareDelta(id, delta, this.backend);
+			return this.queue.run(id, () =>
+				this.commit(
+					id,
+					(base) => {
+						const entries = applyDeltaRecords(id, this.backend, base, prepared);
+						let full: string | null = null;
+						if (!this.isLog) full = JSON.stringify(assemble(prepared.header, entries.map((e) => e.json)));
+						return { header: prepared.header, leafId: prepared.leafId, entries, full };
+					},
+					{ needEntryJson: !this.isLog },
+				),
+			);
+		} catch (error) {
+			return Promise.reject(error);
+		}
+	}
+
+	load(id: string): Promise<SessionData | null> {
+		try {
+			this.assertOpen();
+			checkSessionId(id, this.backend);
+		} catch (error) {
+			return Promise.reject(error);
+		}
+		return this.queue.run(id, async () => {
+			await this.ready();
+			const found = await this.readState(id, false);
+			this.remember(id, found ? found.rev : null, found ? found.base : undefined);
+			return found ? found.data : null;
+		});
+	}
+
+	delete(id: string): Promise<void> {
+		try {
+			this.assertOpen();
+			checkSessionId(id, this.backend);
+		} catch (error) {
+			return Promise.reject(error);
+		}
+		return this.queue.run(id, async () => {
+			await this.ready();
+			await this.io(id, () => this.adapter.remove(id));
+			this.remember(id, null, undefined);
+		});
+	}
+
+	async list(options: ListOptions = {}): Promise<ListPage> {
+		this.assertOpen();
+		const { prefix = '', limit = 100, cursor = null } = options ?? {};
+		if (typeof prefix !== 'string') throw new InvalidInputError(`list: prefix must be a string (got ${typeof prefix}).`, { backend: this.backend });
+		if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+			throw new InvalidInputError(`list: limit must be a whole number from 1 to 1000 (got ${String(limit)}).`, { backend: this.backend });
+		}
+		if (cursor !== null && typeof cursor !== 'string') throw new InvalidInputError('list: cursor must be the string a previous page returned, or null.', { backend: this.backend });
+		await this.ready();
+		return this.io(undefined, () => this.adapter.list({ prefix, limit, cursor }));
+	}
+
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		await this.queue.drain();
+		this.known.clear();
+		await this.io(undefined, () => this.adapter.close());
+	}
+
+	private assertOpen(): void {
+		if (this.closed) throw new ConfigError('this store is closed; create a new one.', { backend: this.backend });
+	}
+
+	private ready(): Promise<void> {
+		if (!this.initPromise) {
+			this.initPromise = this.io(undefined, () => this.adapter.init()).catch((error: unknown) => {
+				this.initPromise = null; // a server that was down at startup may come back
+				throw error;
+			});
+		}
+		return this.initPromise;
+	}
+
+	/** Runs adapter I/O, turning driver errors into typed ones. */
+	private async io<T>(sessionId: string | undefined, fn: () => Promise<T>): Promise<T> {
+		try {
+			return await fn();
+		} catch (error) {
+			if (error instanceof StaleRevisionError || isFluePersistError(error)) throw error;
+			const typed = this.adapter.classifyError?.(error, sessionId);
+			if (typed) throw typed;
+			const what = sessionId === undefined ? '' : `session ${quoteId(sessionId)}: `;
+			const reason = error instanceof Error ? error.message : String(error);
+			throw new BackendError(`${what}the database call failed: ${reason}. Nothing is known to have changed; check that the database is reachable and retry.`, {
+				backend: this.backend,
+				sessionId,
+				cause: error,
+			});
+		}
+	}
+
+	/** Reads a session and turns it into data plus a base state to diff against. */
+	private async readState(id: string, needEntryJson: boolean): Promise<{ rev: number; data: SessionData; base: BaseState } | null> {
+		const raw = await this.io(id, () => this.adapter.read(id));
+		if (!raw) return null;
+		const corrupt = (detail: string, cause?: unknown) =>
+			new CorruptError(`session ${quoteId(id)}: the stored data cannot be read back (${detail}). Nothing was changed. Run \`flue-persist doctor\` to find the damage, or delete the session.`, {
+				backend: this.backend,
+				sessionId: id,
+				cause,
+			});
+		const entries = new Map<string, StoredEntry>();
+		if ('full' in raw) {
+			let data: SessionData;
+			try {
+				data = JSON.parse(raw.full) as SessionData;
+			} catch (cause) {
+				throw corrupt('not valid JSON', cause);
+			}
+			if (typeof data !== 'object' || data === null || !Array.isArray(data.entries)) throw corrupt('no entries array');
+			data.entries.forEach((e, pos) => {
+				if (typeof e?.id !== 'string') throw corrupt(`entries[${pos}] has no id`);
+				entries.set(e.id, { json: needEntryJson ? JSON.stringify(e) : '', parentId: typeof e.parentId === 'string' ? e.parentId : null, pos, bytes: 0 });
+			});
+			return { rev: raw.rev, data, base: { entries, leafId: typeof data.leafId === 'string' ? data.leafId : null, nextPos: data.entries.length } };
+		}
+		let data: SessionData;
+		try {
+			data = assemble(raw.header, []);
+		} catch (cause) {
+			throw corrupt('the header is not valid JSON', cause);
+		}
+		let nextPos = 0;
+		for (const e of raw.entries) {
+			let parsed;
+			try {
+				parsed = JSON.parse(e.json);
+			} catch (cause) {
+				throw corrupt(`entry ${quoteId(e.id)} is not valid JSON`, cause);
+			}
+			data.entries.push(parsed);
+			entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos, bytes: utf8Length(e.json) });
+			if (e.pos >= nextPos) nextPos = e.pos + 1;
+		}
+		return { rev: raw.rev, data, base: { entries, leafId: typeof data.leafId === 'string' ? data.leafId : null, nextPos } };
+	}
+
+	/** The core of save and saveDelta: diff, check, write, remember. */
+	private async commit(id: string, build: (base: BaseState | null) => Target, opts: { needEntryJson: boolean }): Promise<void> {
+		await this.ready();
+		for (let attempt = 0; ; attempt++) {
+			const known = this.known.get(id);
+			let base: BaseState | null;
+			let rev: number | null;
+			if (known && (known.base !== undefined || known.rev === null) && !opts.needEntryJson) {
+				base = known.base ?? null;
+				rev = known.rev;
+			} else {
+				const fresh = await this.readState(id, opts.needEntryJson);
+				const freshRev = fresh ? fresh.rev : null;
+				if (this.concurrency === 'optimistic' && known && known.rev !== freshRev) {
+					throw this.revisionConflict(id);
+				}
+				base = fresh ? fresh.base : null;
+				rev = freshRev;
+			}
+			const target = build(base);
+			if (this.concurrency === 'optimistic' && base) {
+				const dropped = staleDrops(base, new Set(target.entries.map((e) => e.id)), target.leafId);
+				if (dropped.length > 0) throw new ConflictError(staleMessage(id, dropped), { backend: this.backend, sessionId: id });
+			}
+			const plan = this.isLog ? planEntries(base, target.entries) : null;
+			let bytes = 0;
+			if (plan) {
+				bytes = utf8Length(target.header);
+				for (const e of plan.entries) bytes += base?.entries.get(e.id)?.json === e.json ? base.entries.get(e.id)!.bytes : utf8Length(e.json);
+			}
+			const write: WritePlan = {
+				id,
+				expectedRev: rev,
+				rev: Math.max(Date.now(), (rev ?? 0) + 1),
+				header: target.header,
+				full: target.full,
+				plan,
+				bytes,
+			};
+			try {
+				await this.io(id, () => this.adapter.write(write));
+			} catch (error) {
+				if (!(error instanceof StaleRevisionError)) throw error;
+				if (this.concurrency === 'optimistic' || attempt >= LWW_RETRIES) throw this.revisionConflict(id);
+				this.forget(id); // last-writer-wins: read what is there now and write over it
+				continue;
+			}
+			this.remember(id, write.rev, this.nextBase(base, target, plan));
+			return;
+		}
+	}
+
+	private revisionConflict(id: string): ConflictError {
+		return new ConflictError(
+			`session ${quoteId(id)}: another writer saved this session after this store last read it, so this snapshot is stale. Nothing was written. Load the session again and retry the turn, serialize turns per session, or create the store with concurrency: 'last-writer-wins'.`,
+			{ backend: this.backend, sessionId: id },
+		);
+	}
+
+	private nextBase(base: BaseState | null, target: Target, plan: EntryPlan | null): BaseState {
+		const entries = new Map<string, StoredEntry>();
+		if (plan) {
+			for (const e of plan.entries) {
+				const old = base?.entries.get(e.id);
+				const bytes = old && old.json === e.json ? old.bytes : utf8Length(e.json);
+				entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos, bytes });
+			}
+			return { entries, leafId: target.leafId, nextPos: plan.nextPos };
+		}
+		target.entries.forEach((e, pos) => entries.set(e.id, { json: '', parentId: e.parentId, pos, bytes: 0 }));
+		return { entries, leafId: target.leafId, nextPos: target.entries.length };
+	}
+
+	private forget(id: string): void {
+		const k = this.known.get(id);
+		if (k) this.cachedTotal -= k.cachedBytes;
+		this.known.delete(id);
+	}
+
+	/** Records what is persisted for a key, keeping the cache within its byte budget. */
+	private remember(id: string, rev: number | null, base: BaseState | undefined): void {
+		this.forget(id);
+		let cachedBytes = 0;
+		if (base) for (const e of base.entries.values()) cachedBytes += e.json.length * 2 + 64;
+		const keep = base !== undefined && cachedBytes <= this.cacheLimit;
+		this.known.set(id, { rev, base: keep ? base : undefined, cachedBytes: keep ? cachedBytes : 0 });
+		if (keep) this.cachedTotal += cachedBytes;
+		// Oldest first: Map iteration order is insertion order and remember() re-inserts.
+		for (const [key, k] of this.known) {
+			if (this.cachedTotal <= this.cacheLimit && this.known.size <= MAX_KNOWN_KEYS) break;
+			if (key === id) continue;
+			if (this.known.size > MAX_KNOWN_KEYS) {
+				this.forget(key);
+			} else if (k.base) {
+				this.cachedTotal -= k.cachedBytes;
+				k.base = undefined;
+				k.cachedBytes = 0;
+			}
+		}
+	}
+}

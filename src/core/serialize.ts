@@ -1,0 +1,273 @@
+import { InvalidInputError, quoteId } from '../errors.js';
+import type { SessionData, SessionDelta } from '../types.js';
+
+/** Longest session or entry id accepted, in UTF-16 code units. */
+export const MAX_ID_LENGTH = 1024;
+
+/** One entry as a store keeps it: its key, its parent and its exact JSON text. */
+export interface EntryRecord {
+	id: string;
+	parentId: string | null;
+	json: string;
+}
+
+/** A snapshot checked and turned into text, ready for any layout. */
+export interface PreparedSnapshot {
+	/** JSON text of every top-level field, with `entries` kept in place as `[]`. */
+	header: string;
+	leafId: string | null;
+	/** In session order. `json` is empty when only ids are needed (blob layouts). */
+	entries: EntryRecord[];
+	/** `JSON.stringify(data)`, for blob layouts. */
+	full: string | null;
+}
+
+/** Checks a session id; every store calls this first. */
+export function checkSessionId(id: unknown, backend: string): asserts id is string {
+	if (typeof id !== 'string') {
+		throw new InvalidInputError(`session id must be a string (got ${describe(id)}). Pass the key Flue gives to save/load/delete.`, { backend });
+	}
+	checkKeyText(id, 'session id', backend, id);
+}
+
+function checkKeyText(text: string, what: string, backend: string, sessionId: string): void {
+	if (text.length === 0) {
+		throw new InvalidInputError(`${what} must not be empty.`, { backend, sessionId });
+	}
+	if (text.length > MAX_ID_LENGTH) {
+		throw new InvalidInputError(`${what} is ${text.length} characters long; the limit is ${MAX_ID_LENGTH}. Use a shorter id.`, { backend, sessionId });
+	}
+	if (text.includes('\u0000') || !text.isWellFormed()) {
+		throw new InvalidInputError(`${what} ${quoteId(text)} contains a NUL character or a lone surrogate, which databases cannot store exactly. Use well-formed Unicode text.`, { backend, sessionId });
+	}
+}
+
+function describe(value: unknown): string {
+	if (value === null) return 'null';
+	if (Array.isArray(value)) return 'an array';
+	if (typeof value === 'object') {
+		const name = (value as object).constructor?.name;
+		return name && name !== 'Object' ? `a ${name}` : 'an object';
+	}
+	return typeof value === 'string' ? `string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Proves that a value survives JSON exactly: plain objects and arrays, strings, finite numbers,
+ * booleans and null. Object properties that are `undefined` are dropped, as JSON drops them.
+ * Returns the path of the first offending value, or null.
+ */
+function findNonJson(root: unknown): { path: string; what: string } | null {
+	const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
+	const ancestors = new Set<object>();
+	// Depth-first with explicit exit markers, so cycles are told apart from shared references.
+	const exits: Array<object | null> = [];
+	while (stack.length > 0) {
+		const top = stack.pop()!;
+		if (top.value === EXIT) {
+			ancestors.delete(exits.pop()!);
+			continue;
+		}
+		const { value, path } = top;
+		switch (typeof value) {
+			case 'string':
+			case 'boolean':
+				continue;
+			case 'number':
+				if (!Number.isFinite(value)) return { path, what: String(value) };
+				continue;
+			case 'object':
+				break;
+			default:
+				return { path, what: typeof value === 'undefined' ? 'undefined' : `a ${typeof value}` };
+		}
+		if (value === null) continue;
+		const proto = Object.getPrototypeOf(value);
+		const isArray = Array.isArray(value);
+		if (!isArray && proto !== Object.prototype && proto !== null) {
+			return { path, what: describe(value) };
+		}
+		if (ancestors.has(value)) return { path, what: 'a circular reference' };
+		ancestors.add(value);
+		exits.push(value);
+		stack.push({ value: EXIT, path });
+		if (isArray) {
+			const arr = value as unknown[];
+			for (let i = arr.length - 1; i >= 0; i--) stack.push({ value: arr[i], path: `${path}[${i}]` });
+		} else {
+			for (const key of Object.keys(value)) {
+				const child = (value as Record<string, unknown>)[key];
+				if (child === undefined) continue;
+				stack.push({ value: child, path: path ? `${path}.${key}` : key });
+			}
+		}
+	}
+	return null;
+}
+const EXIT = Symbol('exit');
+
+function assertJson(value: unknown, where: string, backend: string, sessionId: string): void {
+	const bad = findNonJson(value);
+	if (bad) {
+		const at = bad.path ? `${where}.${bad.path}` : where;
+		throw new InvalidInputError(
+			`session ${quoteId(sessionId)}: ${at} is ${bad.what}, which JSON cannot keep exactly. Store plain JSON values (convert dates to ISO strings, drop functions).`,
+			{ backend, sessionId },
+		);
+	}
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+	const proto = Object.getPrototypeOf(value);
+	return proto === Object.prototype || proto === null;
+}
+
+function checkEntryShape(entry: unknown, index: number, seen: Set<string>, backend: string, sessionId: string): asserts entry is Record<string, unknown> & { id: string } {
+	if (!isPlainObject(entry)) {
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}] is ${describe(entry)}; every entry must be an object.`, { backend, sessionId });
+	}
+	const { id, parentId } = entry;
+	if (typeof id !== 'string') {
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].id is ${describe(id)}; every entry needs a string id.`, { backend, sessionId });
+	}
+	checkKeyText(id, `entries[${index}].id`, backend, sessionId);
+	if (parentId !== undefined && parentId !== null && typeof parentId !== 'string') {
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].parentId is ${describe(parentId)}; it must be a string or null.`, { backend, sessionId });
+	}
+	if (seen.has(id)) {
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entry id ${quoteId(id)} appears twice; entry ids must be unique within a session.`, { backend, sessionId });
+	}
+	seen.add(id);
+}
+
+function checkLeaf(leafId: unknown, backend: string, sessionId: string): string | null {
+	if (leafId === undefined || leafId === null) return null;
+	if (typeof leafId !== 'string') {
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: leafId is ${describe(leafId)}; it must be a string or null.`, { backend, sessionId });
+	}
+	return leafId;
+}
+
+/**
+ * Checks a full snapshot and turns it into text in one synchronous step, so that a caller who
+ * changes the object after `save()` returns cannot change what is written.
+ */
+export function prepareSnapshot(
+	id: string,
+	data: unknown,
+	backend: string,
+	want: { entryJson: boolean; full: boolean },
+): PreparedSnapshot {
+	if (!isPlainObject(data)) {
+		throw new InvalidInputError(`session ${quoteId(id)}: data is ${describe(data)}; save() takes the SessionData object Flue passes.`, { backend, sessionId: id });
+	}
+	if (!Array.isArray(data.entries)) {
+		throw new InvalidInputError(`session ${quoteId(id)}: data.entries is ${describe(data.entries)}; a session needs an entries array (use [] for an empty one).`, { backend, sessionId: id });
+	}
+	assertJson(data, 'data', backend, id);
+	const leafId = checkLeaf(data.leafId, backend, id);
+	const seen = new Set<string>();
+	const entries: EntryRecord[] = new Array(data.entries.length);
+	for (let i = 0; i < data.entries.length; i++) {
+		const entry: unknown = data.entries[i];
+		checkEntryShape(entry, i, seen, backend, id);
+		entries[i] = {
+			id: entry.id,
+			parentId: typeof entry.parentId === 'string' ? entry.parentId : null,
+			json: want.entryJson ? JSON.stringify(entry) : '',
+		};
+	}
+	return {
+		header: headerText(data),
+		leafId,
+		entries,
+		full: want.full ? JSON.stringify(data) : null,
+	};
+}
+
+/** JSON of the top-level fields with `entries` as `[]` in its own place, so key order survives. */
+export function headerText(data: Record<string, unknown>): string {
+	return JSON.stringify({ ...data, entries: [] });
+}
+
+/** A delta checked and turned into text. */
+export interface PreparedDelta {
+	header: string;
+	leafId: string | null;
+	upsert: EntryRecord[];
+	remove: string[];
+	order: string[] | null;
+}
+
+/** Checks a delta the same way `prepareSnapshot` checks a full snapshot. */
+export function prepareDelta(id: string, delta: unknown, backend: string): PreparedDelta {
+	if (!isPlainObject(delta)) {
+		throw new InvalidInputError(`session ${quoteId(id)}: delta is ${describe(delta)}; saveDelta() takes { upsert, remove, header }.`, { backend, sessionId: id });
+	}
+	const { upsert, remove, header, order } = delta as Partial<SessionDelta>;
+	if (!Array.isArray(upsert) || !Array.isArray(remove) || !isPlainObject(header)) {
+		throw new InvalidInputError(`session ${quoteId(id)}: a delta needs upsert (array), remove (array of ids) and header (object).`, { backend, sessionId: id });
+	}
+	if ('entries' in header) {
+		throw new InvalidInputError(`session ${quoteId(id)}: delta.header must not contain entries; put entries in upsert and remove.`, { backend, sessionId: id });
+	}
+	assertJson(header, 'delta.header', backend, id);
+	assertJson(upsert, 'delta.upsert', backend, id);
+	const seen = new Set<string>();
+	const records = upsert.map((entry: unknown, i: number) => {
+		checkEntryShape(entry, i, seen, backend, id);
+		return { id: entry.id, parentId: typeof entry.parentId === 'string' ? entry.parentId : null, json: JSON.stringify(entry) };
+	});
+	for (const r of remove) {
+		if (typeof r !== 'string') {
+			throw new InvalidInputError(`session ${quoteId(id)}: delta.remove holds ${describe(r)}; it must list entry ids.`, { backend, sessionId: id });
+		}
+		if (seen.has(r)) {
+			throw new InvalidInputError(`session ${quoteId(id)}: entry ${quoteId(r)} is both upserted and removed in one delta.`, { backend, sessionId: id });
+		}
+	}
+	let orderList: string[] | null = null;
+	if (order !== undefined) {
+		if (!Array.isArray(order) || order.some((o) => typeof o !== 'string')) {
+			throw new InvalidInputError(`session ${quoteId(id)}: delta.order must be an array of entry ids.`, { backend, sessionId: id });
+		}
+		orderList = order;
+	}
+	return {
+		header: headerText({ ...(header as Record<string, unknown>) }),
+		leafId: checkLeaf((header as Record<string, unknown>).leafId, backend, id),
+		upsert: records,
+		remove: remove as string[],
+		order: orderList,
+	};
+}
+
+/** UTF-8 length of a string without allocating. */
+export function utf8Length(text: string): number {
+	let bytes = text.length;
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if (c < 0x80) continue;
+		if (c < 0x800) bytes += 1;
+		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+			const d = text.charCodeAt(i + 1);
+			if (d >= 0xdc00 && d <= 0xdfff) {
+				bytes += 2; // 4 bytes for 2 code units
+				i++;
+			} else bytes += 2;
+		} else bytes += 2;
+	}
+	return bytes;
+}
+
+/** Parses stored text, naming the session when it is not JSON. */
+export function parseStored<T>(text: string, what: string, onError: (cause: unknown) => Error): T {
+	try {
+		return JSON.parse(text) as T;
+	} catch (cause) {
+		throw onError(cause);
+	}
+}
+
+export type { SessionData };

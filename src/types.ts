@@ -1,0 +1,137 @@
+/**
+ * The session contract that Flue hands to a store, and the extensions flue-persist adds.
+ *
+ * Only `entries[].id`, `entries[].parentId` and `leafId` have a meaning to a store. Everything
+ * else is opaque and must come back exactly as it was given, so that sessions written by later
+ * Flue releases (other `version` values, new top-level fields, new entry types) survive.
+ */
+
+/** Fields every session entry carries. */
+export interface SessionEntryBase {
+	type: string;
+	/** Unique within one session only; Flue may reuse an id after removing its entry. */
+	id: string;
+	parentId: string | null;
+	/** ISO timestamp. */
+	timestamp: string;
+	[key: string]: unknown;
+}
+
+/** A model message (user, assistant or tool result) in the conversation. */
+export interface MessageEntry extends SessionEntryBase {
+	type: 'message';
+	message: Record<string, unknown>;
+	source?: 'prompt' | 'skill' | 'shell' | 'task' | 'retry' | (string & {});
+}
+
+/** A summary that replaces the history before `firstKeptEntryId` in the model's context. */
+export interface CompactionEntry extends SessionEntryBase {
+	type: 'compaction';
+	summary: string;
+	firstKeptEntryId: string;
+	tokensBefore: number;
+	details?: { readFiles?: string[]; modifiedFiles?: string[]; [key: string]: unknown };
+	usage?: unknown;
+}
+
+/** A summary of a branch that was left. */
+export interface BranchSummaryEntry extends SessionEntryBase {
+	type: 'branch_summary';
+	fromId: string;
+	summary: string;
+	details?: unknown;
+}
+
+/** One node of the session tree. Unknown entry types from later Flue releases are kept as they are. */
+export type SessionEntry = MessageEntry | CompactionEntry | BranchSummaryEntry | SessionEntryBase;
+
+/** What Flue passes to `save` and expects back from `load`. */
+export interface SessionData {
+	version: number;
+	entries: SessionEntry[];
+	leafId: string | null;
+	metadata: Record<string, any>;
+	createdAt: string;
+	updatedAt: string;
+	[key: string]: unknown;
+}
+
+/** The three calls Flue makes. Any object with them can be passed as `init({ persist })`. */
+export interface SessionStore {
+	save(id: string, data: SessionData): Promise<void>;
+	load(id: string): Promise<SessionData | null>;
+	delete(id: string): Promise<void>;
+}
+
+/**
+ * What changed between two snapshots of one session.
+ *
+ * Applying it to the older snapshot gives the newer one: entries named in `remove` go, entries in
+ * `upsert` whose id is stored replace it in place, the others are appended in the order given, and
+ * every top-level field is replaced by `header`. `order`, when present, is the full id order of
+ * the new snapshot; it appears only when the new snapshot is not "kept entries, then new ones".
+ */
+export interface SessionDelta {
+	upsert: SessionEntry[];
+	remove: string[];
+	/** Every top-level field of the new snapshot except `entries`. */
+	header: Omit<SessionData, 'entries'>;
+	order?: string[];
+}
+
+/** One row of `list()`. */
+export interface SessionListItem {
+	id: string;
+	/** When the store last wrote the session (ISO). */
+	updatedAt: string;
+	/** Stored size in bytes (UTF-8 JSON text). */
+	bytes: number;
+}
+
+export interface ListOptions {
+	/** Only ids that start with this string. */
+	prefix?: string;
+	/** Page size. Default 100, at most 1000. */
+	limit?: number;
+	/** The `cursor` of the previous page. */
+	cursor?: string | null;
+}
+
+export interface ListPage {
+	sessions: SessionListItem[];
+	/** Pass to the next call; `null` on the last page. */
+	cursor: string | null;
+}
+
+/** How a store reacts to a writer whose snapshot is stale. */
+export type ConcurrencyMode = 'optimistic' | 'last-writer-wins';
+
+/** The storage layout of a SQL store. */
+export type Layout = 'blob' | 'log';
+
+/** What a store can do, so that tools and the conformance suite need not guess from names. */
+export interface StoreCapabilities {
+	/** `saveDelta` is available. */
+	saveDelta: boolean;
+	/** `list` is available. */
+	list: boolean;
+	/** Data outlives the process (a new instance on the same database sees it). */
+	durable: boolean;
+	/** Largest session the store is tested to keep, in bytes. */
+	maxSessionBytes: number;
+}
+
+/** A store built by flue-persist: a `SessionStore` plus optional extensions. */
+export interface FluePersistStore extends SessionStore {
+	/** Short backend name used in errors: `memory`, `sqlite`, `postgres`, `d1`, `durable-object`. */
+	readonly backend: string;
+	readonly layout: Layout | 'memory';
+	readonly concurrency: ConcurrencyMode;
+	readonly capabilities: StoreCapabilities;
+	/** Writes only what a delta names; the stored result equals `save` of the full snapshot. */
+	saveDelta(id: string, delta: SessionDelta): Promise<void>;
+	/** Ids with their last write time and stored size, ordered by id, paged. */
+	list(options?: ListOptions): Promise<ListPage>;
+	/** Releases what the store opened itself. A client the caller passed in stays open. */
+	close(): Promise<void>;
+}
