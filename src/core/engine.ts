@@ -171,7 +171,7 @@ class Engine implements FluePersistStore {
 			checkSessionId(id, this.backend);
 			// Checked and serialized now, before any await: later changes to `data` cannot leak in.
 			const snap = prepareSnapshot(id, data, this.backend, { entryJson: this.isLog, full: !this.isLog });
-			return this.queue.run(id, () => this.commit(id, () => snap, { needEntryJson: false }));
+			return this.queue.run(id, () => this.commit(id, () => snap, { needEntryJson: false, historyCheck: true }));
 		} catch (error) {
 			return Promise.reject(error);
 		}
@@ -191,7 +191,8 @@ class Engine implements FluePersistStore {
 						if (!this.isLog) full = JSON.stringify(assemble(prepared.header, entries.map((e) => e.json)));
 						return { header: prepared.header, leafId: prepared.leafId, entries, full };
 					},
-					{ needEntryJson: !this.isLog },
+					// Removals in a delta are named on purpose, so only the revision guards it.
+					{ needEntryJson: !this.isLog, historyCheck: false },
 				),
 			);
 		} catch (error) {
@@ -327,7 +328,7 @@ class Engine implements FluePersistStore {
 	}
 
 	/** The core of save and saveDelta: diff, check, write, remember. */
-	private async commit(id: string, build: (base: BaseState | null) => Target, opts: { needEntryJson: boolean }): Promise<void> {
+	private async commit(id: string, build: (base: BaseState | null) => Target, opts: { needEntryJson: boolean; historyCheck: boolean }): Promise<void> {
 		await this.ready();
 		for (let attempt = 0; ; attempt++) {
 			const known = this.known.get(id);
@@ -346,7 +347,7 @@ class Engine implements FluePersistStore {
 				rev = freshRev;
 			}
 			const target = build(base);
-			if (this.concurrency === 'optimistic' && base) {
+			if (this.concurrency === 'optimistic' && opts.historyCheck && base) {
 				const dropped = staleDrops(base, new Set(target.entries.map((e) => e.id)), target.leafId);
 				if (dropped.length > 0) throw new ConflictError(staleMessage(id, dropped), { backend: this.backend, sessionId: id });
 			}
