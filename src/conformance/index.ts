@@ -56,6 +56,9 @@ export interface ConformanceTarget<S extends TestStore = TestStore> {
 
 const MB = 1024 * 1024;
 
+/** The model message of an entry, typed loosely for edits in tests. */
+const messageOf = (entry: unknown) => (entry as { message: { content: unknown[] | unknown } }).message as { content: any };
+
 /** Registers the suite with the runner. */
 export function runConformance<S extends TestStore>(target: ConformanceTarget<S>, runner: ConformanceRunner): void {
 	const { describe, it, expect } = runner;
@@ -122,7 +125,7 @@ export function runConformance<S extends TestStore>(target: ConformanceTarget<S>
 				await store.save(id, data);
 				data.entries.pop();
 				data.metadata.mutated = true;
-				(data.entries[0] as { message: { content: unknown[] } }).message.content.push({ type: 'text', text: 'late' });
+				messageOf(data.entries[0]).content.push({ type: 'text', text: 'late' });
 				const loaded = (await store.load(id))!;
 				expect(loaded).toEqual(expected);
 				loaded.entries.length = 0;
@@ -136,7 +139,7 @@ export function runConformance<S extends TestStore>(target: ConformanceTarget<S>
 				const data = conversation(1);
 				const texts = ['héllo wörld — ünïcödé', '👩‍👩‍👧‍👦 🏳️‍🌈 😀', '日本語のテキスト', 'tab\tnew\nline\r\n\u0001\u001f', '"quoted" \\backslash\\ \'single\'', '{"not":"parsed"}', "'); DROP TABLE flue_sessions; --", '\u2028\u2029', ''];
 				data.metadata = { texts, nested: { 'key with spaces': texts, '': 'empty key', 'ключ': 'значение' } };
-				(data.entries[0] as { message: { content: unknown[] } }).message.content = texts.map((text) => ({ type: 'text', text }));
+				messageOf(data.entries[0]).content = texts.map((text) => ({ type: 'text', text }));
 				await roundTrip(store, flueKey('unicode'), data);
 			});
 			test('sessions from later Flue versions (version 3 and 5, new fields, unknown entry types) round-trip unchanged', async (store) => {
@@ -261,7 +264,7 @@ export function runConformance<S extends TestStore>(target: ConformanceTarget<S>
 				const id = flueKey('edit');
 				const data = conversation(2);
 				await store.save(id, data);
-				(data.entries[2] as { message: { content: unknown } }).message.content = [{ type: 'text', text: 'edited tool output' }];
+				messageOf(data.entries[2]).content = [{ type: 'text', text: 'edited tool output' }];
 				await roundTrip(store, id, data);
 			});
 			test('branches off the leaf path are kept when the leaf moves', async (store) => {

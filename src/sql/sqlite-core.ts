@@ -10,7 +10,7 @@ import { FORMAT_VERSION, checkIdentifier, splitUtf8 } from '../core/chunks.js';
 import { StaleRevisionError, type RawBlobSession, type RawLogSession, type StorageAdapter, type WritePlan } from '../core/engine.js';
 import type { PositionedEntry } from '../core/delta.js';
 import { utf8Length } from '../core/serialize.js';
-import { CorruptError, FormatVersionError, TooLargeError, type FluePersistError } from '../errors.js';
+import { CorruptError, FormatVersionError, type FluePersistError } from '../errors.js';
 import type { Layout, ListPage } from '../types.js';
 
 export interface SqlStatement {
@@ -127,13 +127,6 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		return out;
 	}
 
-	function tooLarge(id: string, what: string, bytes: number): TooLargeError {
-		return new TooLargeError(`session ${JSON.stringify(id)}: ${what} is ${bytes} bytes; this backend stores at most ${exec.maxValueBytes} bytes in one value. Keep session metadata small.`, {
-			backend,
-			sessionId: id,
-		});
-	}
-
 	function blobWrite(plan: WritePlan): SqlStatement[] {
 		const full = plan.full!;
 		const stmts: SqlStatement[] = [guardStatement(plan), { sql: `DELETE FROM ${q(names.blobChunks)} WHERE id = ?`, params: [plan.id] }];
@@ -151,15 +144,19 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 
 	function logWrite(plan: WritePlan): SqlStatement[] {
 		const p = plan.plan!;
-		const headerBytes = utf8Length(plan.header);
-		if (headerBytes > exec.maxValueBytes) throw tooLarge(plan.id, 'the session header (every field but entries)', headerBytes);
+		// A header longer than one value goes into parts under the entry id '' (never a real entry id).
+		const headerParts = splitUtf8(plan.header, exec.maxValueBytes);
+		const headerValue = headerParts.length === 1 ? plan.header : `${CHUNK_MARKER}${JSON.stringify({ chunks: headerParts.length })}}`;
 		const stmts: SqlStatement[] = [
 			guardStatement(plan),
 			{
 				sql: `INSERT INTO ${q(names.log)} (id, header, updated_at, entry_count, bytes) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET header = excluded.header, updated_at = excluded.updated_at, entry_count = excluded.entry_count, bytes = excluded.bytes`,
-				params: [plan.id, plan.header, plan.rev, p.entries.length, plan.bytes],
+				params: [plan.id, headerValue, plan.rev, p.entries.length, plan.bytes],
 			},
+			{ sql: `DELETE FROM ${q(names.entries)} WHERE session_id = ? AND entry_id = ''`, params: [plan.id] },
 		];
+		const rows: unknown[][] = [];
+		if (headerParts.length > 1) headerParts.forEach((text, part) => rows.push([plan.id, '', part, headerParts.length, -1, null, text]));
 		let toInsert: PositionedEntry[];
 		if (p.rewrite) {
 			stmts.push({ sql: `DELETE FROM ${q(names.entries)} WHERE session_id = ?`, params: [plan.id] });
@@ -168,7 +165,6 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			stmts.push(...deleteIn(names.entries, 'session_id', 'entry_id', plan.id, [...p.removed, ...p.changed.map((e) => e.id)]));
 			toInsert = [...p.changed, ...p.added];
 		}
-		const rows: unknown[][] = [];
 		for (const e of toInsert) {
 			const parts = splitUtf8(e.json, exec.maxValueBytes);
 			parts.forEach((text, part) => rows.push([plan.id, e.id, part, parts.length, e.pos, e.parentId, text]));
@@ -218,6 +214,8 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		const h = heads![0];
 		if (!h) return null;
 		const entries: RawLogSession['entries'] = [];
+		let header = String(h.header);
+		const headerParts: string[] = [];
 		const all = rows!;
 		for (let i = 0; i < all.length; ) {
 			const first = all[i]!;
@@ -234,10 +232,15 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			if (all[i + parts] && String(all[i + parts]!.entry_id) === entryId) {
 				throw corrupt(id, `entry ${JSON.stringify(entryId)} in table ${names.entries} has more parts than the ${parts} it declares`);
 			}
-			entries.push({ id: entryId, parentId: first.parent_id == null ? null : String(first.parent_id), pos: Number(first.pos), json: texts.join('') });
+			if (entryId === '') headerParts.push(...texts);
+			else entries.push({ id: entryId, parentId: first.parent_id == null ? null : String(first.parent_id), pos: Number(first.pos), json: texts.join('') });
 			i += parts;
 		}
-		return { rev: Number(h.updated_at), header: String(h.header), entries };
+		if (header.startsWith(CHUNK_MARKER)) {
+			if (headerParts.length === 0) throw corrupt(id, `the parts of the session header are missing from table ${names.entries}`);
+			header = headerParts.join('');
+		}
+		return { rev: Number(h.updated_at), header, entries };
 	}
 
 	return {
