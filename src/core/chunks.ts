@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, FormatVersionError } from '../errors.js';
 
 /** Version of the on-disk format this release writes and reads. Stamped in every database. */
 export const FORMAT_VERSION = 1;
@@ -47,4 +47,18 @@ export function splitUtf8(text: string, maxBytes: number): string[] {
 	}
 	pieces.push(text.slice(start));
 	return pieces;
+}
+
+/** Refuses a database stamped by a newer or unknown format, before anything else is touched. */
+export function checkFormatStamp(found: string, backend: string): void {
+	const version = Number(found);
+	if (!Number.isInteger(version) || version < 1) {
+		throw new FormatVersionError(`the database is stamped with format ${JSON.stringify(found)}, which flue-persist does not know. Nothing was read or written. Check that this database belongs to flue-persist.`, { backend });
+	}
+	if (version > FORMAT_VERSION) {
+		throw new FormatVersionError(
+			`the database was written by a newer flue-persist (format ${version}); this release reads format ${FORMAT_VERSION}. Nothing was read or written. Upgrade flue-persist.`,
+			{ backend },
+		);
+	}
 }

@@ -6,11 +6,11 @@
  * write is one statement list whose first statement is a guard insert. A trigger on the guard
  * table aborts the whole list when the stored revision is not the one the writer read.
  */
-import { FORMAT_VERSION, checkIdentifier, splitUtf8 } from '../core/chunks.js';
+import { FORMAT_VERSION, checkFormatStamp, checkIdentifier, splitUtf8 } from '../core/chunks.js';
 import { StaleRevisionError, type RawBlobSession, type RawLogSession, type StorageAdapter, type WritePlan } from '../core/engine.js';
 import type { PositionedEntry } from '../core/delta.js';
 import { utf8Length } from '../core/serialize.js';
-import { CorruptError, FormatVersionError, type FluePersistError } from '../errors.js';
+import { CorruptError, type FluePersistError } from '../errors.js';
 import type { Layout, ListPage } from '../types.js';
 
 export interface SqlStatement {
@@ -310,18 +310,4 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		close: () => exec.close(),
 		classifyError: exec.classifyError?.bind(exec),
 	};
-}
-
-/** Refuses a database stamped by a newer or unknown format, before anything else is touched. */
-export function checkFormatStamp(found: string, backend: string): void {
-	const version = Number(found);
-	if (!Number.isInteger(version) || version < 1) {
-		throw new FormatVersionError(`the database is stamped with format ${JSON.stringify(found)}, which flue-persist does not know. Nothing was read or written. Check that this database belongs to flue-persist.`, { backend });
-	}
-	if (version > FORMAT_VERSION) {
-		throw new FormatVersionError(
-			`the database was written by a newer flue-persist (format ${version}); this release reads format ${FORMAT_VERSION}. Nothing was read or written. Upgrade flue-persist.`,
-			{ backend },
-		);
-	}
 }
