@@ -15,8 +15,6 @@ export interface StoredEntry {
 	parentId: string | null;
 	/** Sort key of the entry in its session; only the order matters. */
 	pos: number;
-	/** UTF-8 bytes of `json`. */
-	bytes: number;
 }
 
 /** What a store knows was persisted for one key. Map order is session order. */
@@ -24,6 +22,12 @@ export interface BaseState {
 	entries: Map<string, StoredEntry>;
 	leafId: string | null;
 	nextPos: number;
+	/** UTF-8 bytes of the header and every entry text (log layouts), kept up to date per save. */
+	bytes: number;
+	/** UTF-8 bytes of the header alone. */
+	headerBytes: number;
+	/** Sum of the entry texts' lengths, for the cache budget. */
+	textLength: number;
 }
 
 export interface PositionedEntry extends EntryRecord {
@@ -57,18 +61,19 @@ export function planEntries(base: BaseState | null, next: EntryRecord[]): EntryP
 		const e = next[i]!;
 		present.add(e.id);
 		const old = stored.get(e.id);
+		// The records are fresh per save and owned here, so the position is set on them in place.
+		const p = e as PositionedEntry;
 		if (old) {
 			if (sawNew || old.pos < lastKept) rewrite = true;
 			lastKept = old.pos;
-			const p = { ...e, pos: old.pos };
-			entries[i] = p;
+			p.pos = old.pos;
 			if (old.json !== e.json) changed.push(p);
 		} else {
 			sawNew = true;
-			const p = { ...e, pos: nextPos++ };
-			entries[i] = p;
+			p.pos = nextPos++;
 			added.push(p);
 		}
+		entries[i] = p;
 	}
 	const removed: string[] = [];
 	for (const id of stored.keys()) if (!present.has(id)) removed.push(id);
@@ -90,6 +95,18 @@ export function planEntries(base: BaseState | null, next: EntryRecord[]): EntryP
 export function staleDrops(base: BaseState, nextIds: Set<string>, nextLeaf: string | null): string[] {
 	const dropped: string[] = [];
 	for (const id of base.entries.keys()) if (!nextIds.has(id)) dropped.push(id);
+	return allowLeafRemoval(base, dropped, nextLeaf);
+}
+
+/** Same as `staleDrops`, for a new entry list: counts first, so the common case allocates nothing. */
+export function staleDropsOf(base: BaseState, next: EntryRecord[], nextLeaf: string | null): string[] {
+	let kept = 0;
+	for (let i = 0; i < next.length; i++) if (base.entries.has(next[i]!.id)) kept++;
+	if (kept === base.entries.size) return [];
+	return staleDrops(base, new Set(next.map((e) => e.id)), nextLeaf);
+}
+
+function allowLeafRemoval(base: BaseState, dropped: string[], nextLeaf: string | null): string[] {
 	if (dropped.length === 1 && dropped[0] === base.leafId) {
 		const leaf = base.entries.get(base.leafId)!;
 		if (nextLeaf === leaf.parentId) return [];
@@ -139,8 +156,8 @@ export function applyDeltaRecords(sessionId: string, backend: string, base: Base
 
 function baseFromRecords(records: EntryRecord[], leafId: string | null): BaseState {
 	const entries = new Map<string, StoredEntry>();
-	records.forEach((r, pos) => entries.set(r.id, { json: r.json, parentId: r.parentId, pos, bytes: 0 }));
-	return { entries, leafId, nextPos: records.length };
+	records.forEach((r, pos) => entries.set(r.id, { json: r.json, parentId: r.parentId, pos }));
+	return { entries, leafId, nextPos: records.length, bytes: 0, headerBytes: 0, textLength: 0 };
 }
 
 /**

@@ -5,13 +5,15 @@
  */
 import { BackendError, ConfigError, ConflictError, CorruptError, FluePersistError, InvalidInputError, isFluePersistError, quoteId } from '../errors.js';
 import type { ConcurrencyMode, FluePersistStore, Layout, ListOptions, ListPage, SessionData, SessionDelta, StoreCapabilities } from '../types.js';
-import { applyDeltaRecords, assemble, planEntries, staleDrops, staleMessage, type BaseState, type EntryPlan, type StoredEntry } from './delta.js';
-import { checkSessionId, prepareDelta, prepareSnapshot, utf8Length, type EntryRecord } from './serialize.js';
+import { applyDeltaRecords, assemble, planEntries, staleDropsOf, staleMessage, type BaseState, type EntryPlan, type StoredEntry } from './delta.js';
+import { checkSessionId, prepareDelta, prepareSnapshot, utf8Length, type EntryMemo, type EntryRecord } from './serialize.js';
 
 /** A session as a log layout stores it. */
 export interface RawLogSession {
 	rev: number;
 	header: string;
+	/** The stored `bytes` of the session, when the layout keeps it; computed when absent. */
+	bytes?: number;
 	/** In session order. */
 	entries: Array<EntryRecord & { pos: number }>;
 }
@@ -68,6 +70,13 @@ export interface EngineOptions {
 	/** Bytes of entry text kept in memory to diff saves without reading the database. Default 64 MiB. */
 	cacheBytes?: number;
 	capabilities: Pick<StoreCapabilities, 'durable' | 'maxSessionBytes'>;
+	/**
+	 * Promise that an entry object, once saved, is never changed in place (Flue appends new entry
+	 * objects and never edits old ones). The store then recognises unchanged entries by identity
+	 * alone instead of comparing them node by node. Default false: an entry edited in place is
+	 * always detected.
+	 */
+	immutableEntries?: boolean;
 }
 
 const MAX_KNOWN_KEYS = 100_000;
@@ -140,6 +149,8 @@ class Engine implements FluePersistStore {
 	readonly concurrency: ConcurrencyMode;
 	readonly capabilities: StoreCapabilities;
 	private readonly queue = new KeyedQueue();
+	private readonly memo: EntryMemo = new WeakMap();
+	private readonly immutableEntries: boolean;
 	private readonly known = new Map<string, Known>();
 	private readonly cacheLimit: number;
 	private cachedTotal = 0;
@@ -158,6 +169,10 @@ class Engine implements FluePersistStore {
 			throw new ConfigError(`option cacheBytes must be a whole number of bytes, 0 or more (got ${String(cacheBytes)}).`, { backend: this.backend });
 		}
 		this.cacheLimit = cacheBytes;
+		if (options.immutableEntries !== undefined && typeof options.immutableEntries !== 'boolean') {
+			throw new ConfigError(`option immutableEntries must be true or false (got ${JSON.stringify(options.immutableEntries)}).`, { backend: this.backend });
+		}
+		this.immutableEntries = options.immutableEntries ?? false;
 		this.capabilities = Object.freeze({ saveDelta: true, list: true, ...options.capabilities });
 	}
 
@@ -170,7 +185,7 @@ class Engine implements FluePersistStore {
 			this.assertOpen();
 			checkSessionId(id, this.backend);
 			// Checked and serialized now, before any await: later changes to `data` cannot leak in.
-			const snap = prepareSnapshot(id, data, this.backend, { entryJson: this.isLog, full: !this.isLog });
+			const snap = prepareSnapshot(id, data, this.backend, { entryJson: this.isLog, full: !this.isLog }, this.memo, this.immutableEntries);
 			return this.queue.run(id, () => this.commit(id, () => snap, { needEntryJson: false, historyCheck: true }));
 		} catch (error) {
 			return Promise.reject(error);
@@ -302,9 +317,9 @@ class Engine implements FluePersistStore {
 			if (typeof data !== 'object' || data === null || !Array.isArray(data.entries)) throw corrupt('no entries array');
 			data.entries.forEach((e, pos) => {
 				if (typeof e?.id !== 'string') throw corrupt(`entries[${pos}] has no id`);
-				entries.set(e.id, { json: needEntryJson ? JSON.stringify(e) : '', parentId: typeof e.parentId === 'string' ? e.parentId : null, pos, bytes: 0 });
+				entries.set(e.id, { json: needEntryJson ? JSON.stringify(e) : '', parentId: typeof e.parentId === 'string' ? e.parentId : null, pos });
 			});
-			return { rev: raw.rev, data, base: { entries, leafId: typeof data.leafId === 'string' ? data.leafId : null, nextPos: data.entries.length } };
+			return { rev: raw.rev, data, base: { entries, leafId: typeof data.leafId === 'string' ? data.leafId : null, nextPos: data.entries.length, bytes: 0, headerBytes: 0, textLength: 0 } };
 		}
 		let data: SessionData;
 		try {
@@ -313,6 +328,7 @@ class Engine implements FluePersistStore {
 			throw corrupt('the header is not valid JSON', cause);
 		}
 		let nextPos = 0;
+		let textLength = 0;
 		for (const e of raw.entries) {
 			let parsed;
 			try {
@@ -321,10 +337,17 @@ class Engine implements FluePersistStore {
 				throw corrupt(`entry ${quoteId(e.id)} is not valid JSON`, cause);
 			}
 			data.entries.push(parsed);
-			entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos, bytes: utf8Length(e.json) });
+			entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos });
+			textLength += e.json.length;
 			if (e.pos >= nextPos) nextPos = e.pos + 1;
 		}
-		return { rev: raw.rev, data, base: { entries, leafId: typeof data.leafId === 'string' ? data.leafId : null, nextPos } };
+		const headerBytes = utf8Length(raw.header);
+		let bytes = raw.bytes;
+		if (bytes === undefined) {
+			bytes = headerBytes;
+			for (const e of raw.entries) bytes += utf8Length(e.json);
+		}
+		return { rev: raw.rev, data, base: { entries, leafId: typeof data.leafId === 'string' ? data.leafId : null, nextPos, bytes, headerBytes, textLength } };
 	}
 
 	/** The core of save and saveDelta: diff, check, write, remember. */
@@ -348,14 +371,19 @@ class Engine implements FluePersistStore {
 			}
 			const target = build(base);
 			if (this.concurrency === 'optimistic' && opts.historyCheck && base) {
-				const dropped = staleDrops(base, new Set(target.entries.map((e) => e.id)), target.leafId);
+				const dropped = staleDropsOf(base, target.entries, target.leafId);
 				if (dropped.length > 0) throw new ConflictError(staleMessage(id, dropped), { backend: this.backend, sessionId: id });
 			}
 			const plan = this.isLog ? planEntries(base, target.entries) : null;
+			// Sizes change by what the plan touches, so a long session costs no more to save than a short one.
 			let bytes = 0;
+			let headerBytes = 0;
 			if (plan) {
-				bytes = utf8Length(target.header);
-				for (const e of plan.entries) bytes += base?.entries.get(e.id)?.json === e.json ? base.entries.get(e.id)!.bytes : utf8Length(e.json);
+				headerBytes = utf8Length(target.header);
+				bytes = (base ? base.bytes - base.headerBytes : 0) + headerBytes;
+				for (const rid of plan.removed) bytes -= utf8Length(base!.entries.get(rid)!.json);
+				for (const e of plan.changed) bytes += utf8Length(e.json) - utf8Length(base!.entries.get(e.id)!.json);
+				for (const e of plan.added) bytes += utf8Length(e.json);
 			}
 			const write: WritePlan = {
 				id,
@@ -374,7 +402,7 @@ class Engine implements FluePersistStore {
 				this.forget(id); // last-writer-wins: read what is there now and write over it
 				continue;
 			}
-			this.remember(id, write.rev, this.nextBase(base, target, plan));
+			this.remember(id, write.rev, this.nextBase(base, target, plan, bytes, headerBytes));
 			return;
 		}
 	}
@@ -386,18 +414,41 @@ class Engine implements FluePersistStore {
 		);
 	}
 
-	private nextBase(base: BaseState | null, target: Target, plan: EntryPlan | null): BaseState {
-		const entries = new Map<string, StoredEntry>();
-		if (plan) {
-			for (const e of plan.entries) {
-				const old = base?.entries.get(e.id);
-				const bytes = old && old.json === e.json ? old.bytes : utf8Length(e.json);
-				entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos, bytes });
-			}
-			return { entries, leafId: target.leafId, nextPos: plan.nextPos };
+	/** The base state after a successful write: updated in place by the plan when it can be. */
+	private nextBase(base: BaseState | null, target: Target, plan: EntryPlan | null, bytes: number, headerBytes: number): BaseState {
+		if (!plan) {
+			const entries = new Map<string, StoredEntry>();
+			target.entries.forEach((e, pos) => entries.set(e.id, { json: '', parentId: e.parentId, pos }));
+			return { entries, leafId: target.leafId, nextPos: target.entries.length, bytes: 0, headerBytes: 0, textLength: 0 };
 		}
-		target.entries.forEach((e, pos) => entries.set(e.id, { json: '', parentId: e.parentId, pos, bytes: 0 }));
-		return { entries, leafId: target.leafId, nextPos: target.entries.length };
+		if (!base || plan.rewrite) {
+			const entries = new Map<string, StoredEntry>();
+			let textLength = 0;
+			for (const e of plan.entries) {
+				entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos });
+				textLength += e.json.length;
+			}
+			return { entries, leafId: target.leafId, nextPos: plan.nextPos, bytes, headerBytes, textLength };
+		}
+		for (const rid of plan.removed) {
+			base.textLength -= base.entries.get(rid)!.json.length;
+			base.entries.delete(rid);
+		}
+		for (const e of plan.changed) {
+			const old = base.entries.get(e.id)!;
+			base.textLength += e.json.length - old.json.length;
+			old.json = e.json;
+			old.parentId = e.parentId;
+		}
+		for (const e of plan.added) {
+			base.entries.set(e.id, { json: e.json, parentId: e.parentId, pos: e.pos });
+			base.textLength += e.json.length;
+		}
+		base.leafId = target.leafId;
+		base.nextPos = plan.nextPos;
+		base.bytes = bytes;
+		base.headerBytes = headerBytes;
+		return base;
 	}
 
 	private forget(id: string): void {
@@ -409,8 +460,7 @@ class Engine implements FluePersistStore {
 	/** Records what is persisted for a key, keeping the cache within its byte budget. */
 	private remember(id: string, rev: number | null, base: BaseState | undefined): void {
 		this.forget(id);
-		let cachedBytes = 0;
-		if (base) for (const e of base.entries.values()) cachedBytes += e.json.length * 2 + 64;
+		const cachedBytes = base ? base.textLength * 2 + base.entries.size * 64 : 0;
 		const keep = base !== undefined && cachedBytes <= this.cacheLimit;
 		this.known.set(id, { rev, base: keep ? base : undefined, cachedBytes: keep ? cachedBytes : 0 });
 		if (keep) this.cachedTotal += cachedBytes;

@@ -57,7 +57,7 @@ function describe(value: unknown): string {
  * booleans and null. Object properties that are `undefined` are dropped, as JSON drops them.
  * Returns the path of the first offending value, or null.
  */
-function findNonJson(root: unknown): { path: string; what: string } | null {
+function findNonJson(root: unknown, withPaths: boolean): { path: string; what: string } | null {
 	const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
 	const ancestors = new Set<object>();
 	// Depth-first with explicit exit markers, so cycles are told apart from shared references.
@@ -93,12 +93,12 @@ function findNonJson(root: unknown): { path: string; what: string } | null {
 		stack.push({ value: EXIT, path });
 		if (isArray) {
 			const arr = value as unknown[];
-			for (let i = arr.length - 1; i >= 0; i--) stack.push({ value: arr[i], path: `${path}[${i}]` });
+			for (let i = arr.length - 1; i >= 0; i--) stack.push({ value: arr[i], path: withPaths ? `${path}[${i}]` : '' });
 		} else {
 			for (const key of Object.keys(value)) {
 				const child = (value as Record<string, unknown>)[key];
 				if (child === undefined) continue;
-				stack.push({ value: child, path: path ? `${path}.${key}` : key });
+				stack.push({ value: child, path: withPaths ? (path ? `${path}.${key}` : key) : '' });
 			}
 		}
 	}
@@ -107,7 +107,8 @@ function findNonJson(root: unknown): { path: string; what: string } | null {
 const EXIT = Symbol('exit');
 
 function assertJson(value: unknown, where: string, backend: string, sessionId: string): void {
-	const bad = findNonJson(value);
+	// Paths are built only on the second walk, when there is something to report.
+	const bad = findNonJson(value, false) && findNonJson(value, true);
 	if (bad) {
 		const at = bad.path ? `${where}.${bad.path}` : where;
 		throw new InvalidInputError(
@@ -158,6 +159,8 @@ export function prepareSnapshot(
 	data: unknown,
 	backend: string,
 	want: { entryJson: boolean; full: boolean },
+	memo?: EntryMemo,
+	trustIdentity = false,
 ): PreparedSnapshot {
 	if (!isPlainObject(data)) {
 		throw new InvalidInputError(`session ${quoteId(id)}: data is ${describe(data)}; save() takes the SessionData object Flue passes.`, { backend, sessionId: id });
@@ -165,25 +168,80 @@ export function prepareSnapshot(
 	if (!Array.isArray(data.entries)) {
 		throw new InvalidInputError(`session ${quoteId(id)}: data.entries is ${describe(data.entries)}; a session needs an entries array (use [] for an empty one).`, { backend, sessionId: id });
 	}
-	assertJson(data, 'data', backend, id);
+	const header = { ...data, entries: [] };
+	assertJson(header, 'data', backend, id);
 	const leafId = checkLeaf(data.leafId, backend, id);
 	const seen = new Set<string>();
 	const entries: EntryRecord[] = new Array(data.entries.length);
 	for (let i = 0; i < data.entries.length; i++) {
 		const entry: unknown = data.entries[i];
 		checkEntryShape(entry, i, seen, backend, id);
-		entries[i] = {
-			id: entry.id,
-			parentId: typeof entry.parentId === 'string' ? entry.parentId : null,
-			json: want.entryJson ? JSON.stringify(entry) : '',
-		};
+		let json = '';
+		const known = memo?.get(entry);
+		if (known && (known.json !== null || !want.entryJson) && (trustIdentity || sameTree(entry, known.shadow))) {
+			json = known.json ?? '';
+		} else {
+			assertJson(entry, `data.entries[${i}]`, backend, id);
+			const text = want.entryJson ? JSON.stringify(entry) : null;
+			json = text ?? '';
+			memo?.set(entry, { shadow: trustIdentity ? null : shadowOf(entry), json: text });
+		}
+		entries[i] = { id: entry.id, parentId: typeof entry.parentId === 'string' ? entry.parentId : null, json };
 	}
 	return {
-		header: headerText(data),
+		header: JSON.stringify(header),
 		leafId,
 		entries,
 		full: want.full ? JSON.stringify(data) : null,
 	};
+}
+
+/**
+ * Remembers, per entry object, a structural copy and its JSON text. Flue passes the same entry
+ * objects on every save, so comparing a tree against its copy (strings compare by reference in
+ * the common case) finds unchanged entries in time proportional to their node count, not their
+ * bytes, and a save at turn 1,000 does not re-serialize 999 turns. An entry edited in place no
+ * longer matches its copy and is serialized again.
+ */
+export type EntryMemo = WeakMap<object, { shadow: Shadow; json: string | null }>;
+
+/** A structural copy: arrays copied, objects as [keys, values] pairs, leaves shared. */
+type Shadow = unknown;
+class ObjectShadow {
+	constructor(
+		readonly keys: string[],
+		readonly values: Shadow[],
+	) {}
+}
+
+function shadowOf(value: unknown): Shadow {
+	if (typeof value !== 'object' || value === null) return value;
+	if (Array.isArray(value)) return value.map(shadowOf);
+	const keys: string[] = [];
+	const values: Shadow[] = [];
+	for (const key in value) {
+		keys.push(key);
+		values.push(shadowOf((value as Record<string, unknown>)[key]));
+	}
+	return new ObjectShadow(keys, values);
+}
+
+function sameTree(value: unknown, shadow: Shadow, depth = 0): boolean {
+	if (typeof value !== 'object' || value === null) return value === shadow;
+	if (depth > 500) return false;
+	if (Array.isArray(value)) {
+		if (!Array.isArray(shadow) || value.length !== shadow.length) return false;
+		for (let i = 0; i < value.length; i++) if (!sameTree(value[i], shadow[i], depth + 1)) return false;
+		return true;
+	}
+	if (!(shadow instanceof ObjectShadow) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+	const { keys, values } = shadow;
+	let i = 0;
+	for (const key in value) {
+		if (i >= keys.length || key !== keys[i] || !sameTree((value as Record<string, unknown>)[key], values[i], depth + 1)) return false;
+		i++;
+	}
+	return i === keys.length;
 }
 
 /** JSON of the top-level fields with `entries` as `[]` in its own place, so key order survives. */

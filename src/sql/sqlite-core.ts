@@ -82,7 +82,7 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 				]
 			: [
 					`CREATE TABLE IF NOT EXISTS ${q(names.log)} (id TEXT PRIMARY KEY, header TEXT NOT NULL, updated_at INTEGER NOT NULL, entry_count INTEGER NOT NULL, bytes INTEGER NOT NULL)`,
-					`CREATE TABLE IF NOT EXISTS ${q(names.entries)} (session_id TEXT NOT NULL, entry_id TEXT NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL, pos INTEGER NOT NULL, parent_id TEXT, data TEXT NOT NULL, PRIMARY KEY (session_id, entry_id, part)) WITHOUT ROWID`,
+					`CREATE TABLE IF NOT EXISTS ${q(names.entries)} (session_id TEXT NOT NULL, entry_id TEXT NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL, pos INTEGER NOT NULL, parent_id TEXT, data TEXT NOT NULL, PRIMARY KEY (session_id, entry_id, part))`,
 				];
 	schema.push(
 		`CREATE TABLE IF NOT EXISTS ${q(guard)} (session_id TEXT NOT NULL, expected INTEGER)`,
@@ -206,7 +206,7 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 	async function readLog(id: string): Promise<RawLogSession | null> {
 		const [heads, rows] = await exec.batch(
 			[
-				{ sql: `SELECT header, updated_at FROM ${q(names.log)} WHERE id = ?`, params: [id] },
+				{ sql: `SELECT header, updated_at, bytes FROM ${q(names.log)} WHERE id = ?`, params: [id] },
 				{ sql: `SELECT entry_id, part, parts, pos, parent_id, data FROM ${q(names.entries)} WHERE session_id = ? ORDER BY pos, entry_id, part`, params: [id] },
 			],
 			'read',
@@ -240,7 +240,7 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			if (headerParts.length === 0) throw corrupt(id, `the parts of the session header are missing from table ${names.entries}`);
 			header = headerParts.join('');
 		}
-		return { rev: Number(h.updated_at), header, entries };
+		return { rev: Number(h.updated_at), header, entries, bytes: Number(h.bytes) };
 	}
 
 	return {

@@ -8,7 +8,7 @@ import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
 /** The subset of a better-sqlite3 `Database` this store uses (better-sqlite3 9 to 12). */
 export interface BetterSqliteDatabase {
 	prepare(sql: string): BetterSqliteStatement;
-	transaction<F extends (...args: never[]) => unknown>(fn: F): F & { immediate: F; deferred: F };
+	transaction(fn: () => unknown): { immediate(): unknown; deferred(): unknown };
 	pragma(source: string, options?: { simple?: boolean }): unknown;
 	close(): unknown;
 }
@@ -40,6 +40,8 @@ export interface SqliteStoreOptions {
 	chunkBytes?: number;
 	/** Bytes of entry text cached to diff saves without reading. Default 64 MiB. */
 	cacheBytes?: number;
+	/** Entry objects are never edited in place once saved (true of Flue): skip comparing them. Default false. */
+	immutableEntries?: boolean;
 }
 
 const BACKEND = 'sqlite';
@@ -90,7 +92,7 @@ class BetterSqliteExecutor implements SqliteExecutor {
 			}),
 		);
 		// A write transaction takes the write lock at BEGIN, so it never fails half-way for a lock.
-		return mode === 'write' ? run.immediate() : run.deferred();
+		return (mode === 'write' ? run.immediate() : run.deferred()) as SqlRow[][];
 	}
 
 	async close(): Promise<void> {
@@ -170,6 +172,7 @@ export function sqliteStore(pathOrDatabase: string | BetterSqliteDatabase, optio
 	return createStore(adapter, {
 		concurrency: options.concurrency,
 		cacheBytes: options.cacheBytes,
+		immutableEntries: options.immutableEntries,
 		capabilities: { durable: pathOrDatabase !== ':memory:', maxSessionBytes: 64 * 1024 * 1024 },
 	});
 }
