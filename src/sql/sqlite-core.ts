@@ -247,20 +247,32 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		backend,
 		layout,
 		async init() {
-			const [, stamp] = await exec.batch(
-				[
-					{ sql: `CREATE TABLE IF NOT EXISTS ${META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`, params: [] },
-					{ sql: `SELECT value FROM ${META} WHERE key = 'format_version'`, params: [] },
-				],
-				'write',
+			// Read first and write only what is missing, so a read-only database can still be read.
+			const objects = [META, ...(layout === 'blob' ? [names.blob, names.blobChunks] : [names.log, names.entries]), guard, `${guard}_check`];
+			const layoutKey = `layout:${options.table}:${layout}`;
+			const [present] = await exec.batch(
+				[{ sql: `SELECT name FROM sqlite_master WHERE name IN (${objects.map(() => '?').join(', ')})`, params: objects }],
+				'read',
 			);
-			const found = stamp![0]?.value;
-			if (found !== undefined) checkFormatStamp(String(found), backend);
+			const have = new Set(present!.map((r) => String(r.name)));
+			let stamped = false;
+			let layoutKnown = false;
+			if (have.has(META)) {
+				const [stamp] = await exec.batch([{ sql: `SELECT key, value FROM ${META} WHERE key IN ('format_version', ?)`, params: [layoutKey] }], 'read');
+				for (const row of stamp!) {
+					if (row.key === 'format_version') {
+						checkFormatStamp(String(row.value), backend);
+						stamped = true;
+					} else layoutKnown = true;
+				}
+			}
+			if (stamped && layoutKnown && objects.every((o) => have.has(o))) return;
 			await exec.batch(
 				[
+					{ sql: `CREATE TABLE IF NOT EXISTS ${META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`, params: [] },
 					...schema.map((sql) => ({ sql, params: [] })),
 					{ sql: `INSERT OR IGNORE INTO ${META} (key, value) VALUES ('format_version', ?)`, params: [String(FORMAT_VERSION)] },
-					{ sql: `INSERT OR REPLACE INTO ${META} (key, value) VALUES (?, ?)`, params: [`layout:${options.table}:${layout}`, 'present'] },
+					{ sql: `INSERT OR REPLACE INTO ${META} (key, value) VALUES (?, ?)`, params: [layoutKey, 'present'] },
 				],
 				'write',
 			);
