@@ -6,7 +6,13 @@
  * Flue releases (other `version` values, new top-level fields, new entry types) survive.
  */
 
-/** Fields every session entry carries. */
+/*
+ * These types are deliberately a little wider than Flue's own (no index signatures, `message` as
+ * `object`, `version` as number), so that Flue's SessionData is assignable to them and a store
+ * typed here is accepted by `init({ persist })` of Flue 0.4 and of later releases.
+ */
+
+/** Fields every session entry carries. Other fields are kept as they are. */
 export interface SessionEntryBase {
 	type: string;
 	/** Unique within one session only; Flue may reuse an id after removing its entry. */
@@ -14,13 +20,12 @@ export interface SessionEntryBase {
 	parentId: string | null;
 	/** ISO timestamp. */
 	timestamp: string;
-	[key: string]: unknown;
 }
 
 /** A model message (user, assistant or tool result) in the conversation. */
 export interface MessageEntry extends SessionEntryBase {
 	type: 'message';
-	message: Record<string, unknown>;
+	message: object;
 	source?: 'prompt' | 'skill' | 'shell' | 'task' | 'retry' | (string & {});
 }
 
@@ -30,7 +35,7 @@ export interface CompactionEntry extends SessionEntryBase {
 	summary: string;
 	firstKeptEntryId: string;
 	tokensBefore: number;
-	details?: { readFiles?: string[]; modifiedFiles?: string[]; [key: string]: unknown };
+	details?: { readFiles?: string[]; modifiedFiles?: string[] };
 	usage?: unknown;
 }
 
@@ -45,7 +50,7 @@ export interface BranchSummaryEntry extends SessionEntryBase {
 /** One node of the session tree. Unknown entry types from later Flue releases are kept as they are. */
 export type SessionEntry = MessageEntry | CompactionEntry | BranchSummaryEntry | SessionEntryBase;
 
-/** What Flue passes to `save` and expects back from `load`. */
+/** What Flue passes to `save` and expects back from `load`. Later Flue releases add fields; they are kept. */
 export interface SessionData {
 	version: number;
 	entries: SessionEntry[];
@@ -53,7 +58,6 @@ export interface SessionData {
 	metadata: Record<string, any>;
 	createdAt: string;
 	updatedAt: string;
-	[key: string]: unknown;
 }
 
 /** The three calls Flue makes. Any object with them can be passed as `init({ persist })`. */
@@ -128,6 +132,8 @@ export interface FluePersistStore extends SessionStore {
 	readonly layout: Layout | 'memory';
 	readonly concurrency: ConcurrencyMode;
 	readonly capabilities: StoreCapabilities;
+	/** Returns what was saved; `T` lets the result be typed as the caller's session type, such as Flue's. */
+	load<T extends SessionData = SessionData>(id: string): Promise<T | null>;
 	/** Writes only what a delta names; the stored result equals `save` of the full snapshot. */
 	saveDelta(id: string, delta: SessionDelta): Promise<void>;
 	/** Ids with their last write time and stored size, ordered by id, paged. */

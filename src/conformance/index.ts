@@ -12,7 +12,7 @@
  */
 import { computeDelta } from '../core/delta.js';
 import { isFluePersistError, type ErrorCode } from '../errors.js';
-import type { ConcurrencyMode, FluePersistStore, SessionData, SessionStore, StoreCapabilities } from '../types.js';
+import type { ConcurrencyMode, FluePersistStore, SessionData, SessionEntry, SessionStore, StoreCapabilities } from '../types.js';
 import { conversation, copy, emptySession, entryId, filler, messageEntry } from './fixtures.js';
 
 export * from './fixtures.js';
@@ -148,7 +148,7 @@ export function runConformance<S extends TestStore>(target: ConformanceTarget<S>
 					data.version = version;
 					data.agentId = 'a-1';
 					data.config = { tools: ['bash'], limits: { turns: 10 } };
-					data.entries.push({ type: 'future_kind', id: 'ffff0001', parentId: data.leafId, timestamp: '2026-05-01T00:00:00.000Z', payload: { deep: [1, { x: null }] } });
+					data.entries.push({ type: 'future_kind', id: 'ffff0001', parentId: data.leafId, timestamp: '2026-05-01T00:00:00.000Z', payload: { deep: [1, { x: null }] } } as SessionEntry);
 					data.leafId = 'ffff0001';
 					await roundTrip(store, flueKey(`v${version}`), data);
 				}
@@ -233,7 +233,7 @@ export function runConformance<S extends TestStore>(target: ConformanceTarget<S>
 				data.leafId = 'aaaa0001';
 				await roundTrip(store, id, data);
 				data.entries.push({ type: 'compaction', id: 'aaaa0003', parentId: 'aaaa0001', timestamp: '2026-01-01T01:00:00.000Z', summary: 'earlier turns', firstKeptEntryId: 'aaaa0001', tokensBefore: 9000 });
-				data.entries.push({ ...messageEntry('aaaa0004', 'aaaa0003', 'assistant', 'retried answer', 102), source: 'retry' });
+				data.entries.push({ ...messageEntry('aaaa0004', 'aaaa0003', 'assistant', 'retried answer', 102), source: 'retry' } as SessionEntry);
 				data.leafId = 'aaaa0004';
 				await roundTrip(store, id, data);
 			});

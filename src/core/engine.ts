@@ -215,7 +215,7 @@ class Engine implements FluePersistStore {
 		}
 	}
 
-	load(id: string): Promise<SessionData | null> {
+	load<T extends SessionData = SessionData>(id: string): Promise<T | null> {
 		try {
 			this.assertOpen();
 			checkSessionId(id, this.backend);
@@ -226,7 +226,7 @@ class Engine implements FluePersistStore {
 			await this.ready();
 			const found = await this.readState(id, false);
 			this.remember(id, found ? found.rev : null, found ? found.base : undefined);
-			return found ? found.data : null;
+			return found ? (found.data as T) : null;
 		});
 	}
 
