@@ -381,13 +381,16 @@ export function runConformance<S extends TestStore>(target: ConformanceTarget<S>
 					await unchanged(store, () => store.save(existing, data));
 				}
 			});
-			test('duplicate entry ids and non-string parent ids are rejected', async (store) => {
+			test('duplicate entry ids and non-string or malformed parent ids are rejected', async (store) => {
 				const dup = conversation(2);
 				dup.entries.push(copy(dup.entries[0]!));
 				await unchanged(store, () => store.save(existing, dup));
 				const badParent = conversation(2);
 				(badParent.entries[1] as { parentId: unknown }).parentId = 7;
 				await unchanged(store, () => store.save(existing, badParent));
+				const halfPair = conversation(2);
+				halfPair.entries[1]!.parentId = 'ab\ud800';
+				await unchanged(store, () => store.save(existing, halfPair));
 			});
 			test('errors carry a stable code, the backend and the session id, and name the session', async (store) => {
 				const data = conversation(1);

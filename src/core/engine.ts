@@ -397,7 +397,11 @@ class Engine implements FluePersistStore {
 			try {
 				await this.io(id, () => this.adapter.write(write));
 			} catch (error) {
-				if (!(error instanceof StaleRevisionError)) throw error;
+				if (!(error instanceof StaleRevisionError)) {
+					// A dropped connection can hide a write that committed: read the truth next time.
+					this.forget(id);
+					throw error;
+				}
 				if (this.concurrency === 'optimistic' || attempt >= LWW_RETRIES) throw this.revisionConflict(id);
 				this.forget(id); // last-writer-wins: read what is there now and write over it
 				continue;

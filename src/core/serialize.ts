@@ -136,6 +136,9 @@ function checkEntryShape(entry: unknown, index: number, seen: Set<string>, backe
 	if (parentId !== undefined && parentId !== null && typeof parentId !== 'string') {
 		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].parentId is ${describe(parentId)}; it must be a string or null.`, { backend, sessionId });
 	}
+	if (typeof parentId === 'string' && (parentId.includes('\u0000') || !parentId.isWellFormed())) {
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].parentId contains a NUL character or a lone surrogate, which databases cannot store exactly.`, { backend, sessionId });
+	}
 	if (seen.has(id)) {
 		throw new InvalidInputError(`session ${quoteId(sessionId)}: entry id ${quoteId(id)} appears twice; entry ids must be unique within a session.`, { backend, sessionId });
 	}
