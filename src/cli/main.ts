@@ -4,6 +4,7 @@
  * in one line.
  */
 import { addCommand } from './add.js';
+import { sessionCommands } from './session-commands.js';
 import { createProgram, runProgram, type CliIo } from './program.js';
 
 const io: CliIo = {
@@ -15,5 +16,6 @@ const io: CliIo = {
 
 const program = createProgram();
 program.addCommand(addCommand(io));
+for (const command of sessionCommands(io)) program.addCommand(command);
 
 process.exitCode = await runProgram(program, process.argv.slice(2), io);

@@ -43,7 +43,7 @@ export interface SqliteLayoutOptions {
 }
 
 /** The marker a blob row holds when its session is stored in chunks. */
-const CHUNK_MARKER = '{"flue-persist:chunked":';
+export const CHUNK_MARKER = '{"flue-persist:chunked":';
 const STALE = 'FLUE_PERSIST_STALE_REVISION';
 const META = 'flue_persist_meta';
 

@@ -7,7 +7,7 @@ import { checkLayout, createStore } from '../../core/engine.js';
 import { ConfigError, TooLargeError, quoteId, type FluePersistError } from '../../errors.js';
 import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
 import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
-import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from './cloudflare.js';
+import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../../sql/cloudflare.js';
 
 /** The subset of a D1 binding (`D1Database`) this store uses; no Cloudflare types needed. */
 export interface D1DatabaseLike {

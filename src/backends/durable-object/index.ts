@@ -7,7 +7,7 @@ import { checkLayout, createStore } from '../../core/engine.js';
 import { BackendError, ConfigError, TooLargeError, quoteId, type FluePersistError } from '../../errors.js';
 import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
 import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
-import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../d1/cloudflare.js';
+import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../../sql/cloudflare.js';
 
 /** The subset of a Durable Object's `ctx.storage.sql` (`SqlStorage`) this store uses. */
 export interface SqlStorageLike {

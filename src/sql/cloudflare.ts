@@ -3,7 +3,7 @@
  * and how to describe a binding that is not the one a store needs.
  */
 
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * Cloudflare's published limits are 100 bound parameters a query and 2,000,000 bytes for a string,
