@@ -337,9 +337,21 @@ export function entryText(entry: SessionEntry): string {
 	if (!Array.isArray(message.content)) return '';
 	return message.content
 		.map((part: { type?: string; text?: string; name?: string; arguments?: unknown }) =>
-			part.type === 'toolCall' ? `call ${part.name}(${JSON.stringify(part.arguments)})` : (part.text ?? ''),
+			// Keys sorted: Postgres jsonb (blob layout) keeps values, not key order.
+			part.type === 'toolCall' ? `call ${part.name}(${sortedJson(part.arguments)})` : (part.text ?? ''),
 		)
 		.join(' ');
+}
+
+function sortedJson(value: unknown): string {
+	if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+	if (value && typeof value === 'object') {
+		return `{${Object.keys(value)
+			.sort()
+			.map((k) => `${JSON.stringify(k)}:${sortedJson((value as Record<string, unknown>)[k])}`)
+			.join(',')}}`;
+	}
+	return JSON.stringify(value);
 }
 
 export const entryRole = (entry: SessionEntry): string => (entry as AnyEntry).message?.role ?? entry.type;
@@ -366,6 +378,14 @@ export interface StoreUnderTest {
 	openStore: () => SessionStore | Promise<SessionStore>;
 	closeStore: (store: SessionStore) => Promise<void>;
 	expect: ExpectStatic;
+	/**
+	 * Whether the two child-session saves of a task resolve in the same tick, so that Flue calls
+	 * the second metadata-only parent save while the first is in flight. True for a local SQLite
+	 * file; a networked database answers each on its own schedule, so the overlap may not happen
+	 * (overlapping saves of one key are covered by the conformance suite on every backend).
+	 * Default true.
+	 */
+	overlapExpected?: boolean;
 }
 
 /** Opens stores for a scenario and closes whatever is still open at the end. */
@@ -494,7 +514,7 @@ export async function taskScenario(target: StoreUnderTest): Promise<void> {
 			]);
 			// Both tasks start in one tick, so the second metadata save is called while the first
 			// is still being written: the overlap Flue really produces.
-			expect(parentSaves[3]!.overlapping).toBeGreaterThanOrEqual(1);
+			if (target.overlapExpected ?? true) expect(parentSaves[3]!.overlapping).toBeGreaterThanOrEqual(1);
 			expect(storedTaskCounts).toEqual([...storedTaskCounts].sort((a, b) => a - b));
 			expect(storedTaskCounts.at(-1)).toBe(2);
 
