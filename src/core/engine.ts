@@ -6,6 +6,7 @@
 import { BackendError, ConfigError, ConflictError, CorruptError, FluePersistError, InvalidInputError, isFluePersistError, quoteId } from '../errors.js';
 import type { ConcurrencyMode, FluePersistStore, Layout, ListOptions, ListPage, SessionData, SessionDelta, StoreCapabilities } from '../types.js';
 import { applyDeltaRecords, assemble, planEntries, staleDropsOf, staleMessage, type BaseState, type EntryPlan, type StoredEntry } from './delta.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { checkSessionId, prepareDelta, prepareSnapshot, utf8Length, type EntryMemo, type EntryRecord } from './serialize.js';
 
 /** A session as a log layout stores it. */
@@ -97,26 +98,6 @@ interface Target {
 	leafId: string | null;
 	entries: EntryRecord[];
 	full: string | null;
-}
-
-/** Runs tasks one after another per key, in call order. */
-class KeyedQueue {
-	private tails = new Map<string, Promise<unknown>>();
-
-	run<T>(key: string, task: () => Promise<T>): Promise<T> {
-		const prev = this.tails.get(key) ?? Promise.resolve();
-		const next = prev.then(task, task);
-		const tail = next.catch(() => undefined);
-		this.tails.set(key, tail);
-		void tail.then(() => {
-			if (this.tails.get(key) === tail) this.tails.delete(key);
-		});
-		return next;
-	}
-
-	async drain(): Promise<void> {
-		while (this.tails.size > 0) await Promise.all(this.tails.values());
-	}
 }
 
 /** Validates the options every store shares; returns the concurrency mode. */
@@ -216,13 +197,7 @@ class Engine implements FluePersistStore {
 	}
 
 	load<T extends SessionData = SessionData>(id: string): Promise<T | null> {
-		try {
-			this.assertOpen();
-			checkSessionId(id, this.backend);
-		} catch (error) {
-			return Promise.reject(error);
-		}
-		return this.queue.run(id, async () => {
+		return this.queued(id, async () => {
 			await this.ready();
 			const found = await this.readState(id, false);
 			this.remember(id, found ? found.rev : null, found ? found.base : undefined);
@@ -231,13 +206,7 @@ class Engine implements FluePersistStore {
 	}
 
 	delete(id: string): Promise<void> {
-		try {
-			this.assertOpen();
-			checkSessionId(id, this.backend);
-		} catch (error) {
-			return Promise.reject(error);
-		}
-		return this.queue.run(id, async () => {
+		return this.queued(id, async () => {
 			await this.ready();
 			await this.io(id, () => this.adapter.remove(id));
 			this.remember(id, null, undefined);
@@ -262,6 +231,17 @@ class Engine implements FluePersistStore {
 		await this.queue.drain();
 		this.known.clear();
 		await this.io(undefined, () => this.adapter.close());
+	}
+
+	/** Checks the store and the id, then runs `task` in the key's queue. */
+	private queued<T>(id: string, task: () => Promise<T>): Promise<T> {
+		try {
+			this.assertOpen();
+			checkSessionId(id, this.backend);
+		} catch (error) {
+			return Promise.reject(error);
+		}
+		return this.queue.run(id, task);
 	}
 
 	private assertOpen(): void {

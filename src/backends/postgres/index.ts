@@ -1,5 +1,6 @@
 import { checkIdentifier } from '../../core/chunks.js';
 import { checkConcurrency, checkLayout, createStore } from '../../core/engine.js';
+import { KeyedQueue } from '../../core/keyed-queue.js';
 import { checkSessionId } from '../../core/serialize.js';
 import { BackendError, ConfigError, isFluePersistError, quoteId } from '../../errors.js';
 import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
@@ -89,22 +90,6 @@ function typed(error: unknown, sessionId: string | undefined, doing: string): Er
 	return new BackendError(`${what}${doing} failed: ${describeDriverError(error)}. Check that the database is reachable and retry.`, { backend: BACKEND, sessionId, cause: error });
 }
 
-/** Per-id chains, so that one process waits in memory rather than holding a connection per waiter. */
-class LocalLocks {
-	private tails = new Map<string, Promise<unknown>>();
-
-	run<T>(key: string, task: () => Promise<T>): Promise<T> {
-		const prev = this.tails.get(key) ?? Promise.resolve();
-		const next = prev.then(task, task);
-		const tail = next.catch(() => undefined);
-		this.tails.set(key, tail);
-		void tail.then(() => {
-			if (this.tails.get(key) === tail) this.tails.delete(key);
-		});
-		return next;
-	}
-}
-
 async function withAdvisoryLock<T>(driver: Driver, id: string, fn: () => Promise<T>): Promise<T> {
 	// Errors of fn reach the caller untouched; only the store's own calls are turned into typed errors.
 	let fnError: { error: unknown } | undefined;
@@ -159,7 +144,8 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 		cacheBytes: options.cacheBytes,
 		capabilities: { durable: true, maxSessionBytes: 64 * 1024 * 1024 },
 	});
-	const locks = new LocalLocks();
+	// Waiters in this process queue in memory instead of each holding a connection.
+	const locks = new KeyedQueue();
 	let closed = false;
 	const close = store.close.bind(store);
 	const assertOpen = () => {
