@@ -21,6 +21,7 @@ export type {
 	SessionListItem,
 	SessionStore,
 	StoreCapabilities,
+	StoreOptions,
 } from './types.js';
 export {
 	BackendError,

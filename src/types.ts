@@ -113,6 +113,28 @@ export type ConcurrencyMode = 'optimistic' | 'last-writer-wins';
 /** The storage layout of a SQL store. */
 export type Layout = 'blob' | 'log';
 
+/** Options every SQL store takes (`sqliteStore`, `postgresStore`, `d1Store`, `durableObjectStore`). */
+export interface StoreOptions {
+	/**
+	 * `'log'` (default): a header row per session plus one row per entry; a save writes only what
+	 * changed. `'blob'`: one row per session, `flue_sessions (id, data, updated_at)`, the table of
+	 * Flue's own Cloudflare store and of the Postgres recipe.
+	 */
+	layout?: Layout;
+	/** Table name (blob) or prefix of the table names (log: `<table>_log`, `<table>_entries`). Default `'flue_sessions'`. */
+	table?: string;
+	/** `'optimistic'` (default): a stale snapshot fails with CONFLICT. `'last-writer-wins'`: the last save wins. */
+	concurrency?: ConcurrencyMode;
+	/** Bytes of entry text cached to diff saves without reading the database. Default 64 MiB (16 MiB on Cloudflare). */
+	cacheBytes?: number;
+	/**
+	 * Promise that entry objects are never edited in place once saved (true of Flue, which appends
+	 * new entry objects): unchanged entries are then recognised by identity instead of being
+	 * compared node by node, so a save costs the same at turn 1,000 as at turn 10. Default false.
+	 */
+	immutableEntries?: boolean;
+}
+
 /** What a store can do, so that tools and the conformance suite need not guess from names. */
 export interface StoreCapabilities {
 	/** `saveDelta` is available. */

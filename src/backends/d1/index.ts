@@ -6,7 +6,7 @@
 import { checkLayout, createStore } from '../../core/engine.js';
 import { ConfigError, TooLargeError, quoteId, type FluePersistError } from '../../errors.js';
 import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
-import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
+import type { FluePersistStore, StoreOptions } from '../../types.js';
 import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../../sql/cloudflare.js';
 
 /** The subset of a D1 binding (`D1Database`) this store uses; no Cloudflare types needed. */
@@ -20,27 +20,12 @@ export interface D1PreparedStatementLike {
 	bind(...values: unknown[]): D1PreparedStatementLike;
 }
 
-export interface D1StoreOptions {
-	/**
-	 * `'log'` (default): one row per entry plus a header row; a save writes only what changed.
-	 * `'blob'`: one row per session in Flue's Cloudflare table `flue_sessions (id, data, updated_at)`,
-	 * so rows move to and from Flue's default Durable Object store unchanged.
-	 */
-	layout?: Layout;
-	/** Table name (blob) or prefix of the table names (log: `<table>_log`, `<table>_entries`). Default `'flue_sessions'`. */
-	table?: string;
-	/** `'optimistic'` (default): a stale snapshot fails with CONFLICT. `'last-writer-wins'`: the last save wins. */
-	concurrency?: ConcurrencyMode;
+export interface D1StoreOptions extends StoreOptions {
 	/**
 	 * Values longer than this many bytes (UTF-8) are stored in parts. Default and largest 1,900,000,
 	 * below Cloudflare's 2,000,000-byte row limit; lower it if your database refuses rows that size.
 	 */
 	chunkBytes?: number;
-	/**
-	 * Bytes of entry text cached to diff saves without reading. Default 16 MiB: a Worker isolate has
-	 * 128 MB of memory for everything it does.
-	 */
-	cacheBytes?: number;
 }
 
 const BACKEND = 'd1';
@@ -116,6 +101,7 @@ export function d1Store(db: unknown, options: D1StoreOptions = {}): FluePersistS
 	return createStore(adapter, {
 		concurrency: options.concurrency,
 		cacheBytes: options.cacheBytes ?? 16 * 1024 * 1024,
+		immutableEntries: options.immutableEntries,
 		capabilities: { durable: true, maxSessionBytes: CLOUDFLARE_LIMITS.maxSessionBytes },
 	});
 }

@@ -6,7 +6,7 @@
 import { checkLayout, createStore } from '../../core/engine.js';
 import { BackendError, ConfigError, TooLargeError, quoteId, type FluePersistError } from '../../errors.js';
 import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
-import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
+import type { FluePersistStore, StoreOptions } from '../../types.js';
 import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../../sql/cloudflare.js';
 
 /** The subset of a Durable Object's `ctx.storage.sql` (`SqlStorage`) this store uses. */
@@ -28,27 +28,12 @@ export interface FlueCloudflareStorage {
 	readonly sql: unknown;
 }
 
-export interface DurableObjectStoreOptions {
-	/**
-	 * `'log'` (default): one row per entry plus a header row; a save writes only what changed.
-	 * `'blob'`: Flue's own table `flue_sessions (id, data, updated_at)`, so the store reads and writes
-	 * the rows Flue's default Durable Object store keeps.
-	 */
-	layout?: Layout;
-	/** Table name (blob) or prefix of the table names (log: `<table>_log`, `<table>_entries`). Default `'flue_sessions'`. */
-	table?: string;
-	/** `'optimistic'` (default): a stale snapshot fails with CONFLICT. `'last-writer-wins'`: the last save wins. */
-	concurrency?: ConcurrencyMode;
+export interface DurableObjectStoreOptions extends StoreOptions {
 	/**
 	 * Values longer than this many bytes (UTF-8) are stored in parts. Default and largest 1,900,000,
 	 * below Cloudflare's 2,000,000-byte row limit; lower it if your database refuses rows that size.
 	 */
 	chunkBytes?: number;
-	/**
-	 * Bytes of entry text cached to diff saves without reading. Default 16 MiB: the objects of one
-	 * isolate share 128 MB of memory.
-	 */
-	cacheBytes?: number;
 }
 
 const BACKEND = 'durable-object';
@@ -191,6 +176,7 @@ export function durableObjectStore(storage: DurableObjectStorageLike | SqlStorag
 	return createStore(adapter, {
 		concurrency: options.concurrency,
 		cacheBytes: options.cacheBytes ?? 16 * 1024 * 1024,
+		immutableEntries: options.immutableEntries,
 		capabilities: { durable: true, maxSessionBytes: CLOUDFLARE_LIMITS.maxSessionBytes },
 	});
 }

@@ -3,7 +3,7 @@ import { checkConcurrency, checkLayout, createStore } from '../../core/engine.js
 import { KeyedQueue } from '../../core/keyed-queue.js';
 import { checkSessionId } from '../../core/serialize.js';
 import { BackendError, ConfigError, isFluePersistError, quoteId } from '../../errors.js';
-import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
+import type { FluePersistStore, StoreOptions } from '../../types.js';
 import { PostgresAdapter, postgresTableNames, type MigrateOptions, type MigrateResult } from './adapter.js';
 import { classifyPostgresError, describeDriverError } from './classify.js';
 import { detectDriver, type Driver, type PostgresClient, type Queryable } from './driver.js';
@@ -18,20 +18,9 @@ export { postgresTableNames };
  * @example
  * postgresStore(pool, { layout: 'log', schema: 'flue', table: 'sessions', concurrency: 'optimistic' })
  */
-export interface PostgresStoreOptions {
-	/**
-	 * `'log'` (default): a header row per session plus one row per entry; a save writes only what changed.
-	 * `'blob'`: one row per session in the Flue recipe table `flue_sessions (id TEXT PRIMARY KEY, data JSONB NOT NULL, updated_at BIGINT NOT NULL)`.
-	 */
-	layout?: Layout;
+export interface PostgresStoreOptions extends StoreOptions {
 	/** Schema of the tables; created by `migrate()` when missing. Default: none, so the connection's search_path decides (usually `public`). */
 	schema?: string;
-	/** Table name (blob) or prefix of the table names (log: `<table>_log`, `<table>_entries`). Default `'flue_sessions'`. */
-	table?: string;
-	/** `'optimistic'` (default): a stale snapshot fails with CONFLICT. `'last-writer-wins'`: the last save wins. */
-	concurrency?: ConcurrencyMode;
-	/** Bytes of entry text cached to diff saves without reading. Default 64 MiB. */
-	cacheBytes?: number;
 }
 
 /**
@@ -142,6 +131,7 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 	const store = createStore(adapter, {
 		concurrency,
 		cacheBytes: options.cacheBytes,
+		immutableEntries: options.immutableEntries,
 		capabilities: { durable: true, maxSessionBytes: 64 * 1024 * 1024 },
 	});
 	// Waiters in this process queue in memory instead of each holding a connection.

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { checkLayout, createStore } from '../../core/engine.js';
 import { ConfigError, TooLargeError, type FluePersistError } from '../../errors.js';
 import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
-import type { ConcurrencyMode, FluePersistStore, Layout } from '../../types.js';
+import type { FluePersistStore, StoreOptions } from '../../types.js';
 
 /** The subset of a better-sqlite3 `Database` this store uses (better-sqlite3 9 to 12). */
 export interface BetterSqliteDatabase {
@@ -19,16 +19,7 @@ export interface BetterSqliteStatement {
 	run(...params: unknown[]): unknown;
 }
 
-export interface SqliteStoreOptions {
-	/**
-	 * `'log'` (default): one row per entry plus a header row; a save writes only what changed.
-	 * `'blob'`: one row per session in Flue's Cloudflare table `flue_sessions (id, data, updated_at)`.
-	 */
-	layout?: Layout;
-	/** Table name (blob) or prefix of the table names (log: `<table>_log`, `<table>_entries`). Default `'flue_sessions'`. */
-	table?: string;
-	/** `'optimistic'` (default): a stale snapshot fails with CONFLICT. `'last-writer-wins'`: the last save wins. */
-	concurrency?: ConcurrencyMode;
+export interface SqliteStoreOptions extends StoreOptions {
 	/**
 	 * Durability of a commit when the store opens the file itself: `'FULL'` (default) survives power
 	 * loss, `'NORMAL'` survives a crash of the process and is faster. A database you pass in keeps its settings.
@@ -38,10 +29,6 @@ export interface SqliteStoreOptions {
 	busyTimeoutMs?: number;
 	/** Values longer than this many bytes are stored in parts. Default 256 MiB. */
 	chunkBytes?: number;
-	/** Bytes of entry text cached to diff saves without reading. Default 64 MiB. */
-	cacheBytes?: number;
-	/** Entry objects are never edited in place once saved (true of Flue): skip comparing them. Default false. */
-	immutableEntries?: boolean;
 }
 
 const BACKEND = 'sqlite';
