@@ -127,6 +127,8 @@ async function main(): Promise<void> {
 		console.log(`Stored session ${key}: ${data.entries.length} entries`);
 		printTree(data);
 		console.log(`\nThe database is ${shown}; run the demo again to start over.`);
+		console.log(`\nLook at it in a browser (in a project that installed flue-persist: npx flue-persist studio --store sqlite:${shown}):`);
+		console.log(`  npm run cli -- studio --store sqlite:${shown}`);
 	} finally {
 		await demoModel?.close();
 	}

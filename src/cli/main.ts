@@ -5,6 +5,7 @@
  */
 import { addCommand } from './add.js';
 import { sessionCommands } from './session-commands.js';
+import { studioCommand } from './studio.js';
 import { createProgram, runProgram, type CliIo } from './program.js';
 
 const io: CliIo = {
@@ -17,5 +18,6 @@ const io: CliIo = {
 const program = createProgram();
 program.addCommand(addCommand(io));
 for (const command of sessionCommands(io)) program.addCommand(command);
+program.addCommand(studioCommand(io));
 
 process.exitCode = await runProgram(program, process.argv.slice(2), io);

@@ -389,10 +389,9 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 	// Entries in a cycle of parent links are reachable from no root; draw them after the tree.
 	for (const node of nodes) if (!visited.has(node.index)) walk([node.index], true);
 
-	let cumulative = 0;
 	const { entries: _entries, ...rest } = data as SessionData & Json;
 	const headerBytes = utf8Bytes(rest);
-	cumulative = headerBytes;
+	let cumulative = headerBytes;
 	const points: Array<[number, number]> = [[0, headerBytes]];
 	const step = Math.max(1, Math.ceil(entries.length / MAX_POINTS));
 	const compactions: number[] = [];
