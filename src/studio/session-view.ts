@@ -4,13 +4,16 @@
  * history a compaction summarized, tool calls folded with their results, texts cut to a preview,
  * and the size of the session entry by entry.
  *
- * The rules follow `flue-persist show` (src/tools/session-tree.ts): the same leaf path, the same
- * folding of a tool result into the call that asked for it, the same counts.
+ * The tree itself (parents, the leaf path, which tool result is folded into which call, the drawing
+ * order, the counts) is the one `flue-persist show` draws, from src/tools/session-tree.ts; what is
+ * here is only what the page adds to it.
  */
 import type { Problem } from '../tools/doctor-types.js';
 import { checkSessionData } from '../tools/doctor-session.js';
-import { sessionStats, type SessionStats } from '../tools/session-tree.js';
+import { buildSessionTree, contentText, countLines, formatArgs, messageOf, roleOf, summaryOf, toolCallsOf, treeStats, walkSessionTree, type SessionStats } from '../tools/session-tree.js';
 import type { SessionData, SessionEntry } from '../types.js';
+
+export { contentText } from '../tools/session-tree.js';
 
 /** How much of each text the first response carries; the page asks for the rest on demand. */
 export interface PreviewLimits {
@@ -140,20 +143,6 @@ export function preview(text: string, max: number): Preview {
 	return { text: text.slice(0, end), truncated: true, length: text.length };
 }
 
-/** The readable text of a message's content: a string, or its text parts (images as a marker). */
-export function contentText(content: unknown): string {
-	if (typeof content === 'string') return content;
-	if (!Array.isArray(content)) return '';
-	const out: string[] = [];
-	for (const part of content) {
-		const p = asObject(part);
-		if (!p) continue;
-		if (p.type === 'text' && typeof p.text === 'string') out.push(p.text);
-		else if (p.type === 'image') out.push('[image]');
-	}
-	return out.join('\n');
-}
-
 function thinkingText(content: unknown): string {
 	if (!Array.isArray(content)) return '';
 	const out: string[] = [];
@@ -164,70 +153,14 @@ function thinkingText(content: unknown): string {
 	return out.join('\n');
 }
 
-function toolCallsOf(message: Json): Array<{ id: string; name: string; args: unknown }> {
-	if (!Array.isArray(message.content)) return [];
-	const calls: Array<{ id: string; name: string; args: unknown }> = [];
-	for (const part of message.content) {
-		const p = asObject(part);
-		if (p?.type === 'toolCall') calls.push({ id: String(p.id ?? ''), name: String(p.name ?? 'tool'), args: p.arguments });
-	}
-	return calls;
-}
-
-/** A shell call reads best as its command; anything else as compact JSON. */
-function formatArgs(args: unknown): string {
-	const o = asObject(args);
-	if (o) {
-		if (typeof o.command === 'string') return o.command;
-		const values = Object.values(o);
-		if (values.length === 1 && typeof values[0] === 'string') return values[0];
-	}
-	if (args === undefined) return '';
-	return JSON.stringify(args) ?? '';
-}
-
-function countLines(text: string): number {
-	if (text === '') return 0;
-	return text.replace(/\n$/, '').split('\n').length;
-}
-
 const utf8Bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-
-interface Node {
-	index: number;
-	parent: number | null;
-	children: number[];
-}
 
 /** Builds the view of a loaded session. `tables` names where doctor would report damage. */
 export function buildSessionView(id: string, data: SessionData, options: { preview?: PreviewLimits; tables?: { header: string; entries: string } } = {}): SessionView {
 	const limits = options.preview ?? DEFAULT_PREVIEW;
-	const entries: SessionEntry[] = Array.isArray(data.entries) ? data.entries : [];
-	const stats = sessionStats(data);
-
-	// The first entry with an id wins when ids repeat, as in `show`; doctor reports the repeat.
-	const byId = new Map<string, number>();
-	entries.forEach((e, i) => {
-		if (typeof e?.id === 'string' && !byId.has(e.id)) byId.set(e.id, i);
-	});
-	const nodes: Node[] = entries.map((_, index) => ({ index, parent: null, children: [] }));
-	const roots: number[] = [];
-	for (const node of nodes) {
-		const parentId = entries[node.index]?.parentId;
-		const p = typeof parentId === 'string' ? byId.get(parentId) : undefined;
-		if (p !== undefined && p !== node.index) {
-			node.parent = p;
-			nodes[p]!.children.push(node.index);
-		} else roots.push(node.index);
-	}
-
-	const leafIndex = stats.leafId === null ? undefined : byId.get(stats.leafId);
-	const onPath = new Set<number>();
-	for (let i = leafIndex; i !== undefined && !onPath.has(i); ) {
-		onPath.add(i);
-		const p = nodes[i]!.parent;
-		i = p === null ? undefined : p;
-	}
+	const tree = buildSessionTree(data);
+	const { entries, nodes, byId } = tree;
+	const stats = treeStats(tree);
 
 	// History a compaction replaced: its ancestors above the entry it keeps.
 	const summarized = new Set<number>();
@@ -250,29 +183,6 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 		for (let i = nodes[keptIndex]!.parent; i !== null && !summarized.has(i); i = nodes[i]!.parent) summarized.add(i);
 	});
 
-	// A tool result that directly follows its call is drawn inside the call, as `show` does; the
-	// leaf stays a row of its own so the page shows where the session stands.
-	const foldedInto = new Map<number, number>();
-	const resultsOf = new Map<number, Map<string, number>>();
-	for (const node of nodes) {
-		const e = entries[node.index] as SessionEntry & Json;
-		const message = asObject(e?.message);
-		if (e?.type !== 'message' || message?.role !== 'assistant') continue;
-		const calls = new Set(toolCallsOf(message).map((c) => c.id));
-		if (calls.size === 0) continue;
-		const found = new Map<string, number>();
-		for (let cur = node; cur.children.length === 1; ) {
-			const child = nodes[cur.children[0]!]!;
-			const m = asObject((entries[child.index] as { message?: unknown })?.message);
-			const callId = typeof m?.toolCallId === 'string' ? m.toolCallId : undefined;
-			if (child.index === leafIndex || entries[child.index]?.type !== 'message' || m?.role !== 'toolResult' || callId === undefined || !calls.has(callId) || found.has(callId)) break;
-			found.set(callId, child.index);
-			foldedInto.set(child.index, node.index);
-			cur = child;
-		}
-		resultsOf.set(node.index, found);
-	}
-
 	const sizes = entries.map((e) => utf8Bytes(e));
 
 	// Subtree sizes, for the branch headers; children always come after their parent in a
@@ -280,7 +190,7 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 	const order: number[] = [];
 	{
 		const reached = new Set<number>();
-		const stack = [...roots].reverse();
+		const stack = [...tree.roots].reverse();
 		while (stack.length > 0) {
 			const i = stack.pop()!;
 			if (reached.has(i)) continue;
@@ -298,7 +208,7 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 
 	const entryRow = (index: number, depth: number, branch: BranchStart | undefined, unreachable: boolean): EntryRow => {
 		const e = entries[index] as SessionEntry & Json;
-		const message = e?.type === 'message' ? asObject(e.message) : null;
+		const message = messageOf(e);
 		const row: EntryRow = {
 			kind: 'entry',
 			depth,
@@ -307,7 +217,7 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 			parentId: typeof e?.parentId === 'string' ? e.parentId : null,
 			type: String(e?.type ?? 'entry'),
 			timestamp: typeof e?.timestamp === 'string' ? e.timestamp : null,
-			role: message ? String(message.role ?? 'message') : null,
+			role: message ? roleOf(message) : null,
 			text: null,
 			thinking: null,
 			error: null,
@@ -317,8 +227,8 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 			branchSummary: null,
 			json: null,
 			bytes: sizes[index]!,
-			onPath: onPath.has(index),
-			leaf: index === leafIndex,
+			onPath: tree.onPath.has(index),
+			leaf: index === tree.leafIndex,
 			summarized: summarized.has(index),
 			unreachable,
 		};
@@ -328,22 +238,22 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 				tokensBefore: typeof e.tokensBefore === 'number' ? e.tokensBefore : null,
 				firstKeptEntryId: typeof e.firstKeptEntryId === 'string' ? e.firstKeptEntryId : null,
 			};
-			row.text = preview(typeof e.summary === 'string' ? e.summary : '', limits.text);
+			row.text = preview(summaryOf(e), limits.text);
 		} else if (e?.type === 'branch_summary') {
 			row.branchSummary = { fromId: typeof e.fromId === 'string' ? e.fromId : null };
-			row.text = preview(typeof e.summary === 'string' ? e.summary : '', limits.text);
+			row.text = preview(summaryOf(e), limits.text);
 		} else if (message) {
 			row.text = preview(contentText(message.content), limits.text);
 			const thinking = thinkingText(message.content);
 			if (thinking !== '') row.thinking = preview(thinking, limits.text);
 			if (message.stopReason === 'error' && typeof message.errorMessage === 'string') row.error = message.errorMessage;
 			if (message.role === 'toolResult' && message.isError === true) row.error = 'the tool reported an error';
-			const found = resultsOf.get(index);
+			const found = tree.results.get(index);
 			for (const call of toolCallsOf(message)) {
 				const r = found?.get(call.id);
 				let result: ToolCallView['result'] = null;
 				if (r !== undefined) {
-					const m = asObject((entries[r] as { message?: unknown }).message)!;
+					const m = messageOf(entries[r])!;
 					const text = contentText(m.content);
 					result = { index: r, id: String(entries[r]!.id), text: preview(text, limits.text), isError: m.isError === true, lines: countLines(text), bytes: sizes[r]! };
 					row.folded.push(result.id);
@@ -357,37 +267,23 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 	};
 
 	const rows: TreeRow[] = [];
-	const visited = new Set<number>();
-	type Frame = { index: number; depth: number; branch?: BranchStart };
-	const walk = (start: number[], unreachable: boolean) => {
-		const stack: Frame[] = [];
-		const pushChildren = (children: number[], depth: number, from: string | null) => {
-			if (children.length === 1) {
-				stack.push({ index: children[0]!, depth });
-				return;
-			}
-			if (children.length === 0) return;
-			rows.push({ kind: 'fork', depth, from, branches: children.length });
-			for (let k = children.length - 1; k >= 0; k--) {
-				const child = children[k]!;
+	type Place = { depth: number; branch?: BranchStart };
+	walkSessionTree<Place>(
+		tree,
+		{ depth: 0 },
+		{
+			children: (children, { depth }, from) => {
+				if (children.length === 1) return [{ depth }];
+				rows.push({ kind: 'fork', depth, from: from === null ? null : String(entries[from]?.id ?? '?'), branches: children.length });
 				// A branch is on the path when its first entry is: the path runs through one child only.
-				stack.push({ index: child, depth: depth + 1, branch: { number: k + 1, of: children.length, onPath: onPath.has(child), entries: subtree[child]! } });
-			}
-		};
-		pushChildren(start, 0, null);
-		while (stack.length > 0) {
-			const frame = stack.pop()!;
-			if (visited.has(frame.index)) continue;
-			visited.add(frame.index);
-			const node = nodes[frame.index]!;
+				return children.map((child, k) => ({ depth: depth + 1, branch: { number: k + 1, of: children.length, onPath: tree.onPath.has(child), entries: subtree[child]! } }));
+			},
 			// A folded result is an only child, so it never starts a branch and loses no branch header.
-			if (!foldedInto.has(node.index)) rows.push(entryRow(node.index, frame.depth, frame.branch, unreachable));
-			pushChildren(node.children, frame.depth, String(entries[node.index]?.id ?? '?'));
-		}
-	};
-	walk(roots, false);
-	// Entries in a cycle of parent links are reachable from no root; draw them after the tree.
-	for (const node of nodes) if (!visited.has(node.index)) walk([node.index], true);
+			entry: (index, { depth, branch }, unreachable) => {
+				rows.push(entryRow(index, depth, branch, unreachable));
+			},
+		},
+	);
 
 	const { entries: _entries, ...rest } = data as SessionData & Json;
 	const headerBytes = utf8Bytes(rest);
