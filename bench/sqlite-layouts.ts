@@ -7,16 +7,20 @@
  * (automatic checkpoints off, so the WAL only grows), median and p95 save latency over a window
  * of turns, the latency ratio between late and early turns, full-load latency and file size.
  *
- * Run: npx tsx bench/sqlite-layouts.ts [turns]
+ * Run: npx tsx bench/sqlite-layouts.ts [turns]. `npm run bench` (bench/run.ts) measures these
+ * layouts again next to Postgres and the peer stores.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sqliteStore } from '../src/backends/sqlite/index.js';
 import { conversation } from '../src/conformance/fixtures.js';
 import type { Layout, SessionData } from '../src/index.js';
+import { appendTurn, machine as machineInfo, quantile, toolBytes } from './workload.js';
+
+export { appendTurn } from './workload.js';
 
 export interface LayoutResult {
 	layout: Layout;
@@ -27,22 +31,6 @@ export interface LayoutResult {
 	saveMs: { earlyMedian: number; lateMedian: number; lateP95: number };
 	loadMs: number;
 	fileBytes: number;
-}
-
-const toolBytes = (turn: number) => (turn % 5 === 4 ? 8192 : 2048);
-
-/** Adds one turn the way Flue does: the same entry objects stay, four new ones are appended. */
-export function appendTurn(data: SessionData, bytes: number): SessionData['entries'] {
-	const turn = conversation(1, { base: { ...data, entries: [] }, startAt: data.entries.length, toolBytes: bytes });
-	data.entries.push(...turn.entries);
-	data.leafId = turn.leafId;
-	data.updatedAt = turn.updatedAt;
-	return turn.entries;
-}
-
-function quantile(values: number[], q: number): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 function fileSize(path: string): number {
@@ -107,7 +95,8 @@ export async function measureLayout(layout: Layout, turns: number, dir: string, 
 }
 
 export function machine(): string {
-	return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+	const m = machineInfo();
+	return `${m.cores} × ${m.cpu}, Node ${m.node}`;
 }
 
 export function formatRows(results: LayoutResult[]): string {

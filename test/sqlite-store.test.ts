@@ -243,3 +243,27 @@ describe('sqliteStore with immutableEntries', () => {
 		expect(await sqliteStore(path).load('k')).toEqual(JSON.parse(JSON.stringify(data)));
 	});
 });
+
+describe("sqliteStore with concurrency: 'last-writer-wins'", () => {
+	it('eight instances writing one session: every save lands, and what is stored is one whole snapshot', async () => {
+		const path = file();
+		const stores = Array.from({ length: 8 }, () => sqliteStore(path, { concurrency: 'last-writer-wins' }));
+		await stores[0]!.save('s', emptySession());
+		const landed: string[][] = [];
+		await Promise.all(
+			stores.map(async (store, w) => {
+				for (let t = 0; t < 15; t++) {
+					const d = (await store.load('s'))!;
+					d.entries.push({ type: 'message', id: `w${w}t${t}`, parentId: d.leafId, timestamp: '2026-01-01T00:00:00.000Z', message: { role: 'user', content: [] } } as never);
+					d.leafId = `w${w}t${t}`;
+					await store.save('s', d);
+					landed.push(d.entries.map((e) => e.id));
+				}
+			}),
+		);
+		expect(landed.length).toBe(120);
+		const stored = (await sqliteStore(path).load('s'))!;
+		expect(landed.map((ids) => ids.join())).toContain(stored.entries.map((e) => e.id).join());
+		for (const s of stores) await s.close();
+	});
+});

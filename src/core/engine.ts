@@ -81,7 +81,8 @@ export interface EngineOptions {
 }
 
 const MAX_KNOWN_KEYS = 100_000;
-const LWW_RETRIES = 8;
+/** Attempts a last-writer-wins save makes while other writers keep moving the revision. */
+const LWW_ATTEMPTS = 32;
 
 /** What this store instance knows about one key. */
 interface Known {
@@ -382,8 +383,16 @@ class Engine implements FluePersistStore {
 					this.forget(id);
 					throw error;
 				}
-				if (this.concurrency === 'optimistic' || attempt >= LWW_RETRIES) throw this.revisionConflict(id);
+				if (this.concurrency === 'optimistic') throw this.revisionConflict(id);
 				this.forget(id); // last-writer-wins: read what is there now and write over it
+				if (attempt + 1 >= LWW_ATTEMPTS) {
+					throw new ConflictError(
+						`session ${quoteId(id)}: other writers saved this session before each of ${LWW_ATTEMPTS} attempts to write over it (last-writer-wins). Nothing was written. Retry the save, or serialize writers of one session.`,
+						{ backend: this.backend, sessionId: id },
+					);
+				}
+				// Spread contending writers apart so one of them gets through each round.
+				await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * (attempt + 1))));
 				continue;
 			}
 			this.remember(id, write.rev, this.nextBase(base, target, plan, bytes, headerBytes));
