@@ -242,6 +242,34 @@ describe('sqliteStore with immutableEntries', () => {
 		}
 		expect(await sqliteStore(path).load('k')).toEqual(JSON.parse(JSON.stringify(data)));
 	});
+
+	it('still rejects an appended entry whose id is already in the unchanged part', async () => {
+		const store = sqliteStore(file(), { immutableEntries: true });
+		const data = conversation(3);
+		await store.save('k', data);
+		data.entries = [...data.entries, { ...data.entries[1]!, parentId: data.leafId }];
+		const err = await caught(store.save('k', data));
+		expect(err.code).toBe('INVALID_INPUT');
+		expect(err.message).toContain(JSON.stringify(data.entries[1]!.id));
+		expect((await store.load('k'))!.entries.length).toBe(12);
+	});
+
+	it('sees a removed leaf, a reused id and an entry replaced by a new object', async () => {
+		const path = file();
+		const store = sqliteStore(path, { immutableEntries: true });
+		const data = conversation(2);
+		await store.save('k', data);
+		const leaf = data.entries.at(-1)!;
+		data.entries = data.entries.slice(0, -1);
+		data.leafId = leaf.parentId;
+		await store.save('k', data);
+		data.entries = [...data.entries, { ...leaf, message: { role: 'assistant', content: [{ type: 'text', text: 'reused id' }] } } as never];
+		data.leafId = leaf.id;
+		await store.save('k', data);
+		data.entries = data.entries.map((e, i) => (i === 0 ? ({ ...e, message: { role: 'user', content: [] } } as never) : e));
+		await store.save('k', data);
+		expect(await sqliteStore(path).load('k')).toEqual(JSON.parse(JSON.stringify(data)));
+	});
 });
 
 describe("sqliteStore with concurrency: 'last-writer-wins'", () => {

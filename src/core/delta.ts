@@ -56,14 +56,14 @@ export function planEntries(base: BaseState | null, next: EntryRecord[]): EntryP
 	let lastKept = -1;
 	let sawNew = false;
 	let rewrite = false;
-	const present = new Set<string>();
+	let kept = 0;
 	for (let i = 0; i < next.length; i++) {
 		const e = next[i]!;
-		present.add(e.id);
 		const old = stored.get(e.id);
 		// The records are fresh per save and owned here, so the position is set on them in place.
 		const p = e as PositionedEntry;
 		if (old) {
+			kept++;
 			if (sawNew || old.pos < lastKept) rewrite = true;
 			lastKept = old.pos;
 			p.pos = old.pos;
@@ -75,8 +75,13 @@ export function planEntries(base: BaseState | null, next: EntryRecord[]): EntryP
 		}
 		entries[i] = p;
 	}
+	// Ids are unique in `next`, so when every stored entry was kept nothing was removed: the common
+	// case (a new turn) needs no second pass over the session.
 	const removed: string[] = [];
-	for (const id of stored.keys()) if (!present.has(id)) removed.push(id);
+	if (kept < stored.size) {
+		const present = new Set(next.map((e) => e.id));
+		for (const id of stored.keys()) if (!present.has(id)) removed.push(id);
+	}
 	if (rewrite) {
 		for (let i = 0; i < entries.length; i++) entries[i]!.pos = i;
 		nextPos = entries.length;

@@ -7,7 +7,7 @@ import { BackendError, ConfigError, ConflictError, CorruptError, FluePersistErro
 import type { ConcurrencyMode, FluePersistStore, Layout, ListOptions, ListPage, SessionData, SessionDelta, StoreCapabilities } from '../types.js';
 import { applyDeltaRecords, assemble, planEntries, staleDropsOf, staleMessage, type BaseState, type EntryPlan, type StoredEntry } from './delta.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { checkSessionId, prepareDelta, prepareSnapshot, utf8Length, type EntryMemo, type EntryRecord } from './serialize.js';
+import { checkSessionId, prepareDelta, prepareSnapshot, utf8Length, type EntryMemo, type EntryRecord, type PriorSnapshot } from './serialize.js';
 
 /** A session as a log layout stores it. */
 export interface RawLogSession {
@@ -133,6 +133,8 @@ class Engine implements FluePersistStore {
 	private readonly queue = new KeyedQueue();
 	private readonly memo: EntryMemo = new WeakMap();
 	private readonly immutableEntries: boolean;
+	/** Per key, the last snapshot prepared (immutableEntries only); its size is bounded like the cache's. */
+	private readonly priors = new Map<string, PriorSnapshot>();
 	private readonly known = new Map<string, Known>();
 	private readonly cacheLimit: number;
 	private cachedTotal = 0;
@@ -167,7 +169,8 @@ class Engine implements FluePersistStore {
 			this.assertOpen();
 			checkSessionId(id, this.backend);
 			// Checked and serialized now, before any await: later changes to `data` cannot leak in.
-			const snap = prepareSnapshot(id, data, this.backend, { entryJson: this.isLog, full: !this.isLog }, this.memo, this.immutableEntries);
+			const snap = prepareSnapshot(id, data, this.backend, { entryJson: this.isLog, full: !this.isLog }, this.memo, this.immutableEntries, this.priors.get(id));
+			if (snap.next) this.priors.set(id, snap.next);
 			return this.queue.run(id, () => this.commit(id, () => snap, { needEntryJson: false, historyCheck: true }));
 		} catch (error) {
 			return Promise.reject(error);
@@ -231,6 +234,7 @@ class Engine implements FluePersistStore {
 		this.closed = true;
 		await this.queue.drain();
 		this.known.clear();
+		this.priors.clear();
 		await this.io(undefined, () => this.adapter.close());
 	}
 
@@ -461,6 +465,8 @@ class Engine implements FluePersistStore {
 		for (const [key, k] of this.known) {
 			if (this.cachedTotal <= this.cacheLimit && this.known.size <= MAX_KNOWN_KEYS) break;
 			if (key === id) continue;
+			// What is evicted for the budget goes from both caches; the prior only speeds up prepare.
+			this.priors.delete(key);
 			if (this.known.size > MAX_KNOWN_KEYS) {
 				this.forget(key);
 			} else if (k.base) {

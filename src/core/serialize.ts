@@ -20,6 +20,8 @@ export interface PreparedSnapshot {
 	entries: EntryRecord[];
 	/** `JSON.stringify(data)`, for blob layouts. */
 	full: string | null;
+	/** For the next snapshot of the key, when entry identity is trusted. */
+	next?: PriorSnapshot;
 }
 
 /** Checks a session id; every store calls this first. */
@@ -164,6 +166,7 @@ export function prepareSnapshot(
 	want: { entryJson: boolean; full: boolean },
 	memo?: EntryMemo,
 	trustIdentity = false,
+	prior?: PriorSnapshot,
 ): PreparedSnapshot {
 	if (!isPlainObject(data)) {
 		throw new InvalidInputError(`session ${quoteId(id)}: data is ${describe(data)}; save() takes the SessionData object Flue passes.`, { backend, sessionId: id });
@@ -174,11 +177,28 @@ export function prepareSnapshot(
 	const header = { ...data, entries: [] };
 	assertJson(header, 'data', backend, id);
 	const leafId = checkLeaf(data.leafId, backend, id);
+	const list = data.entries as unknown[];
+	// Fast path (entry identity trusted): a snapshot that keeps every entry object of the previous
+	// one, in place, and appends new ones costs only its new entries, not the whole conversation.
+	let start = 0;
+	let entries: EntryRecord[];
+	let index: Map<string, number>;
+	if (trustIdentity && want.entryJson && prior && prior.refs.length <= list.length && samePrefix(list, prior.refs)) {
+		start = prior.refs.length;
+		entries = prior.entries.slice();
+		entries.length = list.length;
+		index = prior.index;
+	} else {
+		entries = new Array(list.length);
+		index = new Map();
+	}
 	const seen = new Set<string>();
-	const entries: EntryRecord[] = new Array(data.entries.length);
-	for (let i = 0; i < data.entries.length; i++) {
-		const entry: unknown = data.entries[i];
+	for (let i = start; i < list.length; i++) {
+		const entry: unknown = list[i];
 		checkEntryShape(entry, i, seen, backend, id);
+		if (start > 0 && (index.get(entry.id) ?? start) < start) {
+			throw new InvalidInputError(`session ${quoteId(id)}: entry id ${quoteId(entry.id)} appears twice; entry ids must be unique within a session.`, { backend, sessionId: id });
+		}
 		let json = '';
 		const known = memo?.get(entry);
 		if (known && (known.json !== null || !want.entryJson) && (trustIdentity || sameTree(entry, known.shadow))) {
@@ -191,12 +211,30 @@ export function prepareSnapshot(
 		}
 		entries[i] = { id: entry.id, parentId: typeof entry.parentId === 'string' ? entry.parentId : null, json };
 	}
+	if (trustIdentity && want.entryJson) {
+		for (let i = start; i < list.length; i++) index.set(entries[i]!.id, i);
+	}
 	return {
 		header: JSON.stringify(header),
 		leafId,
 		entries,
 		full: want.full ? JSON.stringify(data) : null,
+		next: trustIdentity && want.entryJson ? { refs: list.slice(), entries, index } : undefined,
 	};
+}
+
+/** What the fast path of `prepareSnapshot` remembers of the previous snapshot of a key. */
+export interface PriorSnapshot {
+	/** The entry objects, as the caller passed them. */
+	refs: unknown[];
+	entries: EntryRecord[];
+	/** Entry id → position; valid for positions below `refs.length`. */
+	index: Map<string, number>;
+}
+
+function samePrefix(list: unknown[], refs: unknown[]): boolean {
+	for (let i = 0; i < refs.length; i++) if (list[i] !== refs[i]) return false;
+	return true;
 }
 
 /**
