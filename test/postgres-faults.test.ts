@@ -9,6 +9,8 @@ import { conversation, messageEntry } from '../src/conformance/index.js';
 import { isFluePersistError, type FluePersistError, type Layout, type SessionData } from '../src/index.js';
 import { makePool, makeSql } from './support/postgres.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedServer } from './support/postgres-server.js';
+import { caught } from './support/errors.js';
+import { exchange as turn } from '../src/conformance/fixtures.js';
 
 const port = await freePort();
 const url = `postgres://postgres:flue-persist-test@127.0.0.1:${port}/postgres`;
@@ -32,26 +34,7 @@ function clients(): Record<'pg Pool' | 'postgres.js', PostgresClient> {
 	return { 'pg Pool': pool, 'postgres.js': sql };
 }
 
-async function caught(promise: Promise<unknown>): Promise<FluePersistError> {
-	try {
-		await promise;
-	} catch (error) {
-		if (isFluePersistError(error)) return error;
-		throw error;
-	}
-	throw new Error('expected the call to fail');
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function turn(data: SessionData, tag: string): SessionData {
-	const next = structuredClone(data);
-	const user = messageEntry(`${tag}-u`, next.leafId, 'user', `question ${tag}`);
-	const reply = messageEntry(`${tag}-a`, user.id, 'assistant', `answer ${tag}`);
-	next.entries.push(user, reply);
-	next.leafId = reply.id;
-	return next;
-}
 
 describe('postgresStore: faults', () => {
 	it('a server that is unreachable at startup: each call fails with BACKEND and its cause; the same store works once the server is up', async () => {

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresStore } from '../src/backends/postgres/index.js';
-import { conversation, emptySession, messageEntry } from '../src/conformance/index.js';
+import { conversation, emptySession, exchange } from '../src/conformance/index.js';
 import { isFluePersistError, type FluePersistError, type SessionData } from '../src/index.js';
 import { dropSchema, makePool, makeSql, uniqueSchema } from './support/postgres.js';
+import { caught } from './support/errors.js';
 
 const admin = makePool(undefined, 4);
 const pool = makePool(undefined, 6);
@@ -15,23 +16,9 @@ afterAll(async () => {
 });
 
 function turn(data: SessionData, tag: string): SessionData {
-	const next = structuredClone(data);
-	const user = messageEntry(`${tag}-u`, next.leafId, 'user', `question ${tag}`);
-	const reply = messageEntry(`${tag}-a`, user.id, 'assistant', `answer ${tag}`);
-	next.entries.push(user, reply);
-	next.leafId = reply.id;
+	const next = exchange(data, tag);
 	next.metadata = { ...next.metadata, last: tag };
 	return next;
-}
-
-async function caught(promise: Promise<unknown>): Promise<FluePersistError> {
-	try {
-		await promise;
-	} catch (error) {
-		if (isFluePersistError(error)) return error;
-		throw error;
-	}
-	throw new Error('expected the call to fail');
 }
 
 /** The Postgres recipe Flue users copy: a jsonb blob per session, written with an unconditional upsert. */

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresStore, type PostgresClient, type PostgresStore } from '../src/backends/postgres/index.js';
-import { conversation, emptySession, messageEntry } from '../src/conformance/index.js';
-import { isFluePersistError, type FluePersistError, type Layout, type SessionData } from '../src/index.js';
+import { conversation, emptySession } from '../src/conformance/index.js';
+import { isFluePersistError, type Layout } from '../src/index.js';
 import { dropSchema, makeClient, makePool, makeSql, postgresUrl, uniqueSchema } from './support/postgres.js';
+import { caught, thrown } from './support/errors.js';
+import { exchange as turn } from '../src/conformance/fixtures.js';
 
 const admin = makePool(undefined, 4);
 const pool = makePool();
@@ -22,39 +24,9 @@ function freshSchema(): string {
 	return s;
 }
 
-async function caught(promise: Promise<unknown>): Promise<FluePersistError> {
-	try {
-		await promise;
-	} catch (error) {
-		if (isFluePersistError(error)) return error;
-		throw error;
-	}
-	throw new Error('expected the call to fail');
-}
-
-function thrown(fn: () => unknown): FluePersistError {
-	try {
-		fn();
-	} catch (error) {
-		if (isFluePersistError(error)) return error;
-		throw error;
-	}
-	throw new Error('expected the call to throw');
-}
-
 async function tables(schema: string): Promise<string[]> {
 	const { rows } = await admin.query('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
 	return rows.map((r) => r.tablename as string);
-}
-
-/** One more turn on top of `data`, with entry ids unique to `tag`. */
-function turn(data: SessionData, tag: string): SessionData {
-	const next = structuredClone(data);
-	const user = messageEntry(`${tag}-u`, next.leafId, 'user', `question ${tag}`);
-	const reply = messageEntry(`${tag}-a`, user.id, 'assistant', `answer ${tag}`);
-	next.entries.push(user, reply);
-	next.leafId = reply.id;
-	return next;
 }
 
 describe('postgresStore: client and options', () => {

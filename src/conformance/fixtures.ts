@@ -81,3 +81,13 @@ export function conversation(turns: number, options: { toolBytes?: number | ((tu
 export function copy<T>(value: T): T {
 	return JSON.parse(JSON.stringify(value)) as T;
 }
+
+/** One more exchange (a user message and a reply) on top of `data`, with entry ids unique to `tag`; `data` is not changed. */
+export function exchange(data: SessionData, tag: string): SessionData {
+	const next = structuredClone(data);
+	const user = messageEntry(`${tag}-u`, next.leafId, 'user', `question ${tag}`);
+	const reply = messageEntry(`${tag}-a`, user.id, 'assistant', `answer ${tag}`);
+	next.entries.push(user, reply);
+	next.leafId = reply.id;
+	return next;
+}
