@@ -10,24 +10,15 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresStore } from '../src/backends/postgres/index.js';
 import { sqliteStore } from '../src/backends/sqlite/index.js';
-import { createProgram, runProgram, type CliIo } from '../src/cli/program.js';
-import { sessionCommands } from '../src/cli/session-commands.js';
 import { conversation, entryId } from '../src/conformance/fixtures.js';
 import type { Problem } from '../src/tools/doctor.js';
 import { dropSchema, makePool, postgresUrl, uniqueSchema } from './support/postgres.js';
+import { runSessionCli } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flue-persist-doctor-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-	const out: string[] = [];
-	const err: string[] = [];
-	const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), env: {}, cwd: dir };
-	const program = createProgram();
-	for (const command of sessionCommands(io)) program.addCommand(command);
-	const code = await runProgram(program, argv, io);
-	return { code, out: out.join(''), err: err.join('') };
-}
+const cli = (argv: string[]) => runSessionCli(argv, dir);
 
 interface DoctorJson {
 	checked: Array<{ table: string; layout: string; sessions: number }>;

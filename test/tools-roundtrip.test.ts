@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../src/backends/sqlite/index.js';
-import { createProgram, runProgram, type CliIo } from '../src/cli/program.js';
-import { sessionCommands } from '../src/cli/session-commands.js';
 import { conversation, emptySession, filler, messageEntry } from '../src/conformance/fixtures.js';
 import { sessionChecksum } from '../src/tools/export-format.js';
 import { openStore } from '../src/tools/open-store.js';
@@ -17,6 +15,7 @@ import { copySessions, listIds } from '../src/tools/transfer.js';
 import type { FluePersistStore, SessionData } from '../src/types.js';
 import { bundleWorker, RemoteStore, startMiniflare, workerOptions } from './support/cloudflare.js';
 import { dropSchema, makePool, postgresUrl, uniqueSchema } from './support/postgres.js';
+import { runSessionCli } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flue-persist-roundtrip-'));
 const admin = makePool(undefined, 2);
@@ -27,15 +26,7 @@ afterAll(async () => {
 	rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-	const out: string[] = [];
-	const err: string[] = [];
-	const io: CliIo = { out: (t) => void out.push(t), err: (t) => void err.push(t), env: {}, cwd: dir };
-	const program = createProgram();
-	for (const command of sessionCommands(io)) program.addCommand(command);
-	const code = await runProgram(program, argv, io);
-	return { code, out: out.join(''), err: err.join('') };
-}
+const cli = (argv: string[]) => runSessionCli(argv, dir);
 
 /** A small deterministic generator, so a failure names the same session on every run. */
 function random(seed: number): () => number {

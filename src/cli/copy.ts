@@ -57,11 +57,7 @@ async function copy(io: CliIo, options: CopyOptions): Promise<void> {
 				prefix: options.prefix,
 				parallel,
 				stopped: interrupt.stopped,
-				onTotal: (n) => progress.start(n),
-				onSession: (outcome) => {
-					progress.tick();
-					if (outcome.status === 'failed') progress.log(`failed: ${outcome.message}`);
-				},
+				...progress.hooks('failed'),
 			});
 		} finally {
 			progress.done();

@@ -52,11 +52,7 @@ async function exportTo(io: CliIo, url: string, options: ExportOptions): Promise
 				prefix: options.prefix,
 				source: { backend: store.backend, layout: target.layout, table: target.table },
 				stopped: interrupt.stopped,
-				onTotal: (total) => progress.start(total),
-				onSession: (outcome) => {
-					progress.tick();
-					if (outcome.status === 'failed') progress.log(`skipped: ${outcome.message}`);
-				},
+				...progress.hooks('skipped'),
 			});
 		} catch (error) {
 			await handle?.close();

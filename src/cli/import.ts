@@ -75,11 +75,7 @@ async function importFrom(io: CliIo, url: string, fileArg: string, options: Impo
 				prefix,
 				parallel,
 				stopped: interrupt.stopped,
-				onTotal: (n) => progress.start(n),
-				onSession: (outcome) => {
-					progress.tick();
-					if (outcome.status === 'failed') progress.log(`failed: ${outcome.message}`);
-				},
+				...progress.hooks('failed'),
 			});
 		} catch (error) {
 			if (error instanceof ExportInputError) throw new CliError(`Stopped: ${error.message.replace(/^\[flue-persist\] /, '')} (the file changed while it was imported; the sessions before that line are written whole).`, EXIT.ERROR);

@@ -136,17 +136,34 @@ export function listenForInterrupt(io: CliIo, what: string): Interruption {
 }
 
 /** A progress reporter that starts when the total is known. */
-export function progressOf(io: CliIo, label: string, unit: string): { start(total: number): void; tick(): void; log(text: string): void; done(): void } {
+export function progressOf(io: CliIo, label: string, unit: string): ProgressReporter {
 	const terminal = terminalOf(io);
 	let progress: Progress | null = null;
-	return {
+	const reporter: ProgressReporter = {
 		start(total) {
 			progress = startProgress({ label, total, unit, tty: terminal.stderrIsTTY, stream: terminal.stderr, write: (text) => io.err(text) });
 		},
 		tick: () => progress?.tick(),
 		log: (text) => (progress ? progress.log(text) : io.err(text.endsWith('\n') ? text : `${text}\n`)),
 		done: () => progress?.done(),
+		hooks: (failed) => ({
+			onTotal: (total) => reporter.start(total),
+			onSession: (outcome) => {
+				reporter.tick();
+				if (outcome.status === 'failed') reporter.log(`${failed}: ${outcome.message}`);
+			},
+		}),
 	};
+	return reporter;
+}
+
+export interface ProgressReporter {
+	start(total: number): void;
+	tick(): void;
+	log(text: string): void;
+	done(): void;
+	/** The `onTotal` / `onSession` callbacks of a transfer, reporting a failed session with `failed: <message>`. */
+	hooks(failed: string): { onTotal(total: number): void; onSession(outcome: { status: string; message?: string }): void };
 }
 
 /**
