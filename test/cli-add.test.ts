@@ -2,7 +2,7 @@
  * `flue-persist add`, run as a user runs it: a child process with its own environment and working
  * directory, checked on stdout, stderr and exit code.
  */
-import { spawn } from 'node:child_process';
+import { capture } from './support/spawn.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,15 +37,7 @@ function cli(args: string[], options: { env?: Record<string, string>; cwd?: stri
 	const env: NodeJS.ProcessEnv = { ...process.env };
 	for (const name of AGENT_VARIABLES) delete env[name];
 	Object.assign(env, options.env);
-	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, ['--import', tsx, main, ...args], { cwd: options.cwd ?? scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-		child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-		child.on('error', reject);
-		child.on('close', (code) => resolve({ code, stdout, stderr }));
-	});
+	return capture(process.execPath, ['--import', tsx, main, ...args], { cwd: options.cwd ?? scratch, env });
 }
 
 const listingRow = (slug: string, website: string) => new RegExp(`^  flue-persist add ${slug} +persist +${website.replace(/[.]/g, '\\.')}$`, 'm');

@@ -4,7 +4,8 @@
  * tree at run time, so a file missing from the tarball, a broken bin entry or an exports map that
  * does not match the build fails here.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { capture } from './support/spawn.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,16 +33,8 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function fluePersist(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve, reject) => {
-		// --no: use the installed bin, never download one.
-		const child = spawn(npx, ['--no', 'flue-persist', ...args], { cwd: project, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-		child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-		child.on('error', reject);
-		child.on('close', (code) => resolve({ code, stdout, stderr }));
-	});
+	// --no: use the installed bin, never download one.
+	return capture(npx, ['--no', 'flue-persist', ...args], { cwd: project, env: userEnv() });
 }
 
 beforeAll(async () => {
