@@ -1,12 +1,5 @@
 /** Stable error codes. They are part of the public contract and never change meaning. */
-export type ErrorCode =
-	| 'INVALID_INPUT'
-	| 'CONFLICT'
-	| 'CONFIG'
-	| 'TOO_LARGE'
-	| 'CORRUPT'
-	| 'FORMAT_VERSION'
-	| 'BACKEND';
+export type ErrorCode = 'INVALID_INPUT' | 'CONFLICT' | 'CONFIG' | 'TOO_LARGE' | 'CORRUPT' | 'FORMAT_VERSION' | 'BACKEND';
 
 const BRAND = Symbol.for('flue-persist.error');
 
@@ -94,6 +87,15 @@ export class BackendError extends FluePersistError {
 		super('BACKEND', message, details);
 		this.name = 'BackendError';
 	}
+}
+
+/**
+ * An error's message without the `[flue-persist] ` prefix, and without the `[<backend>] ` tag that
+ * follows it unless `keepBackend`: for a message that quotes another.
+ */
+export function unprefixedMessage(error: unknown, options: { keepBackend?: boolean } = {}): string {
+	const message = error instanceof Error ? error.message : String(error);
+	return message.replace(options.keepBackend ? /^\[flue-persist\] / : /^\[flue-persist\] (\[[a-z0-9-]+\] )?/, '');
 }
 
 /** True for errors thrown by any copy of flue-persist. */

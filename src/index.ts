@@ -5,6 +5,32 @@
  * import { memoryStore } from 'flue-persist'
  * const agent = await init({ model, persist: memoryStore() })
  */
+
+export { applyDelta, computeDelta } from './core/delta.js';
+export {
+	createStore,
+	type EngineOptions,
+	type RawBlobSession,
+	type RawLogSession,
+	StaleRevisionError,
+	type StorageAdapter,
+	type WritePlan,
+} from './core/engine.js';
+export { FORMAT_VERSION } from './core/format.js';
+export {
+	BackendError,
+	ConfigError,
+	ConflictError,
+	CorruptError,
+	type ErrorCode,
+	type ErrorDetails,
+	FluePersistError,
+	FormatVersionError,
+	InvalidInputError,
+	isFluePersistError,
+	TooLargeError,
+} from './errors.js';
+export { type MemoryStoreOptions, memoryStore } from './memory-store.js';
 export type {
 	BranchSummaryEntry,
 	CompactionEntry,
@@ -23,20 +49,3 @@ export type {
 	StoreCapabilities,
 	StoreOptions,
 } from './types.js';
-export {
-	BackendError,
-	ConfigError,
-	ConflictError,
-	CorruptError,
-	FluePersistError,
-	FormatVersionError,
-	InvalidInputError,
-	TooLargeError,
-	isFluePersistError,
-	type ErrorCode,
-	type ErrorDetails,
-} from './errors.js';
-export { memoryStore, type MemoryStoreOptions } from './memory-store.js';
-export { applyDelta, computeDelta } from './core/delta.js';
-export { FORMAT_VERSION } from './core/chunks.js';
-export { createStore, StaleRevisionError, type StorageAdapter, type WritePlan, type RawBlobSession, type RawLogSession, type EngineOptions } from './core/engine.js';

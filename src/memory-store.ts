@@ -1,4 +1,4 @@
-import { createStore, StaleRevisionError, type RawBlobSession, type StorageAdapter, type WritePlan } from './core/engine.js';
+import { createStore, type RawBlobSession, StaleRevisionError, type StorageAdapter, type WritePlan } from './core/engine.js';
 import { utf8Length } from './core/serialize.js';
 import { ConfigError } from './errors.js';
 import type { ConcurrencyMode, FluePersistStore, ListPage } from './types.js';

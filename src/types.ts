@@ -7,9 +7,13 @@
  */
 
 /*
- * These types are deliberately a little wider than Flue's own (no index signatures, `message` as
- * `object`, `version` as number), so that Flue's SessionData is assignable to them and a store
- * typed here is accepted by `init({ persist })` of Flue 0.4 and of later releases.
+ * These types mirror Flue 0.4's own, so that a value typed with one is assignable to the other in
+ * both directions: Flue's SessionData goes into `save`, and what `load` returns goes back to Flue.
+ * Where Flue declares a narrow type for a value a store never interprets (`version: 2`, the model
+ * message, compaction usage), the field is `any` here: a store keeps whatever it was given, Flue
+ * 0.4 writes version 2 and later releases write 3 and 5, and `any` is the only TypeScript type that
+ * is both what Flue passes in and what Flue accepts back. The fields a store does read (`id`,
+ * `parentId`, `leafId`) keep their exact types.
  */
 
 /** Fields every session entry carries. Other fields are kept as they are. */
@@ -25,8 +29,10 @@ export interface SessionEntryBase {
 /** A model message (user, assistant or tool result) in the conversation. */
 export interface MessageEntry extends SessionEntryBase {
 	type: 'message';
-	message: object;
-	source?: 'prompt' | 'skill' | 'shell' | 'task' | 'retry' | (string & {});
+	/** The model message (role, content parts, usage…), kept as given. */
+	// biome-ignore lint/suspicious/noExplicitAny: Flue's own type for this field; `unknown` would make a Flue session unassignable to it
+	message: any;
+	source?: 'prompt' | 'skill' | 'shell' | 'task' | 'retry';
 }
 
 /** A summary that replaces the history before `firstKeptEntryId` in the model's context. */
@@ -35,8 +41,10 @@ export interface CompactionEntry extends SessionEntryBase {
 	summary: string;
 	firstKeptEntryId: string;
 	tokensBefore: number;
-	details?: { readFiles?: string[]; modifiedFiles?: string[] };
-	usage?: unknown;
+	details?: { readFiles: string[]; modifiedFiles: string[] };
+	/** Token usage of the summarising calls, kept as given. */
+	// biome-ignore lint/suspicious/noExplicitAny: as `message` above
+	usage?: any;
 }
 
 /** A summary of a branch that was left. */
@@ -47,20 +55,29 @@ export interface BranchSummaryEntry extends SessionEntryBase {
 	details?: unknown;
 }
 
-/** One node of the session tree. Unknown entry types from later Flue releases are kept as they are. */
-export type SessionEntry = MessageEntry | CompactionEntry | BranchSummaryEntry | SessionEntryBase;
+/**
+ * One node of the session tree: the three kinds Flue 0.4 writes. A store keeps entries of other
+ * kinds (from later Flue releases) as they are at run time; only these three are typed.
+ */
+export type SessionEntry = MessageEntry | CompactionEntry | BranchSummaryEntry;
 
 /** What Flue passes to `save` and expects back from `load`. Later Flue releases add fields; they are kept. */
 export interface SessionData {
-	version: number;
+	/** The session format: 2 in Flue 0.4, 3 and 5 in later releases. Kept as given (see above why `any`). */
+	// biome-ignore lint/suspicious/noExplicitAny: assignable both ways with Flue's `version: 2` and later releases' numbers
+	version: any;
 	entries: SessionEntry[];
 	leafId: string | null;
+	// biome-ignore lint/suspicious/noExplicitAny: Flue's own type for the field
 	metadata: Record<string, any>;
 	createdAt: string;
 	updatedAt: string;
 }
 
-/** The three calls Flue makes. Any object with them can be passed as `init({ persist })`. */
+/**
+ * The three calls Flue makes. A store typed with this interface is accepted by Flue 0.4's
+ * `init({ persist })` without a cast, and a store typed with Flue's `SessionStore` is one of these.
+ */
 export interface SessionStore {
 	save(id: string, data: SessionData): Promise<void>;
 	load(id: string): Promise<SessionData | null>;
@@ -145,6 +162,13 @@ export interface StoreCapabilities {
 	durable: boolean;
 	/** Largest session the store is tested to keep, in bytes. */
 	maxSessionBytes: number;
+	/**
+	 * The store receives the caller's own objects and tells a snapshot built from a stale copy by
+	 * their lineage (true for every store built here). False when every call reaches the store
+	 * through a copy of its arguments, as across an RPC boundary: then only the revision and history
+	 * checks apply. Absent: the conformance suite skips its stale-writer cases for the store.
+	 */
+	lineage?: boolean;
 }
 
 /** A store built by flue-persist: a `SessionStore` plus optional extensions. */
@@ -160,6 +184,10 @@ export interface FluePersistStore extends SessionStore {
 	saveDelta(id: string, delta: SessionDelta): Promise<void>;
 	/** Ids with their last write time and stored size, ordered by id, paged. */
 	list(options?: ListOptions): Promise<ListPage>;
+	/** Every session (optionally under a prefix) in id order, read page by page as it is iterated. */
+	listAll(options?: { prefix?: string }): AsyncIterable<SessionListItem>;
+	/** Whether a session with exactly this id is stored; ordered after the calls on `id` made before it. */
+	has(id: string): Promise<boolean>;
 	/** Releases what the store opened itself. A client the caller passed in stays open. */
 	close(): Promise<void>;
 }

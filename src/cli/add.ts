@@ -6,10 +6,21 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { type ConnectorEntry, extractInstallCommand, extractStoreFile, extractWiringSnippet, URL_PLACEHOLDER } from './connector-format.js';
 import { CONNECTOR_INDEX } from './connector-index.generated.js';
-import { extractInstallCommand, extractStoreFile, extractWiringSnippet, URL_PLACEHOLDER, type ConnectorEntry } from './connector-format.js';
-import { BIN, REGISTRY_ENV, detectCodingAgent, findCategoryRoot, loadMarkdown, renderHumanInstructions, renderListing, renderNotFound, resolveConnector, shellWord } from './connectors.js';
-import { CliError, EXIT, type CliIo } from './program.js';
+import {
+	BIN,
+	detectCodingAgent,
+	findCategoryRoot,
+	loadMarkdown,
+	REGISTRY_ENV,
+	renderHumanInstructions,
+	renderListing,
+	renderNotFound,
+	resolveConnector,
+	shellWord,
+} from './connectors.js';
+import { CliError, type CliIo, EXIT } from './program.js';
 
 interface AddOptions {
 	category?: string;
@@ -28,7 +39,9 @@ export function addCommand(io: CliIo): Command {
 		.argument('[name]', 'connector slug or alias (e.g. sqlite); with --category, the URL of the database docs')
 		.option('--category <category>', 'print the instructions to build a store of this category for any database, with <name> as the URL to start from')
 		.option('--print', 'print the raw Markdown to stdout, even when no coding agent is detected')
-		.addOption(new Option('--write [dir]', 'write the store file into the Flue project in dir (default: the current directory)').conflicts(['print', 'category']))
+		.addOption(
+			new Option('--write [dir]', 'write the store file into the Flue project in dir (default: the current directory)').conflicts(['print', 'category']),
+		)
 		.option('--force', 'with --write, replace a store file that differs from the connector')
 		.addHelpText(
 			'after',
@@ -83,7 +96,8 @@ async function add(io: CliIo, name: string | undefined, options: AddOptions): Pr
 
 	const connector = resolveConnectorOrFail(name);
 	const { markdown, url } = await loadMarkdown(connector.slug, connector.body, { env: io.env, warn });
-	if (options.write !== undefined) return writeStoreFile(io, connector, url === undefined ? markdown : usableOrBundled(connector, markdown, url, warn), options.write, options.force === true);
+	if (options.write !== undefined)
+		return writeStoreFile(io, connector, url === undefined ? markdown : usableOrBundled(connector, markdown, url, warn), options.write, options.force === true);
 	if (agentMode()) return print(io, markdown);
 	io.err(renderHumanInstructions(`${BIN} add ${connector.slug}`, true));
 }
@@ -116,14 +130,15 @@ function usableOrBundled(connector: ConnectorEntry, markdown: string, url: strin
  * the project root otherwise, and never mixes the two: creating `.flue/` in a project whose agents
  * sit in `agents/` would hide them from Flue, so such a project gets `persist/<slug>.ts`.
  */
-export function storeFileTarget(projectDir: string, slug: string): string {
+function storeFileTarget(projectDir: string, slug: string): string {
 	if (!existsSync(join(projectDir, '.flue')) && existsSync(join(projectDir, 'agents'))) return join(projectDir, 'persist', `${slug}.ts`);
 	return join(projectDir, '.flue', 'persist', `${slug}.ts`);
 }
 
 function writeStoreFile(io: CliIo, connector: ConnectorEntry, markdown: string, dir: string | true, force: boolean): void {
 	const projectDir = resolve(io.cwd, dir === true ? '.' : dir);
-	if (!existsSync(projectDir) || !statSync(projectDir).isDirectory()) throw new CliError(`[${BIN}] ${projectDir} is not a directory. Pass the root of your Flue project to --write.`);
+	if (!existsSync(projectDir) || !statSync(projectDir).isDirectory())
+		throw new CliError(`[${BIN}] ${projectDir} is not a directory. Pass the root of your Flue project to --write.`);
 	const { content } = extractStoreFile(markdown, connector.slug);
 	const install = extractInstallCommand(markdown);
 	const target = storeFileTarget(projectDir, connector.slug);
@@ -146,7 +161,8 @@ function writeStoreFile(io: CliIo, connector: ConnectorEntry, markdown: string, 
 		}
 	}
 	mkdirSync(dirname(target), { recursive: true });
-	writeFileSync(target, content);
+	// A new file is created exclusively ('wx'): a dangling link planted at its name is not followed.
+	writeFileSync(target, content, { flag: existsSync(target) ? 'w' : 'wx' });
 	const snippet = extractWiringSnippet(markdown)
 		.split('\n')
 		.map((line) => (line ? `  ${line}` : line))

@@ -48,18 +48,27 @@ export const URL_PLACEHOLDER = '{{URL}}';
  * The sections of a named connector's body, in order. They follow the structure Flue's connectors
  * use, so a coding agent that has installed one Flue connector knows where to look in this one.
  */
-export const REQUIRED_SECTIONS = ['What it does', 'Where to write the file', 'The file', 'Dependencies', 'Credentials', 'Schema', 'Wiring it into an agent', 'Verify'] as const;
+export const REQUIRED_SECTIONS = [
+	'What it does',
+	'Where to write the file',
+	'The file',
+	'Dependencies',
+	'Credentials',
+	'Schema',
+	'Wiring it into an agent',
+	'Verify',
+] as const;
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 const FRONTMATTER_KEYS = new Set(['category', 'website', 'aliases', 'root']);
 
 /** Where a store file goes in a project that keeps its Flue sources in `.flue/`. */
-export function storeFilePath(slug: string): string {
+function storeFilePath(slug: string): string {
 	return `.flue/persist/${slug}.ts`;
 }
 
 /** Splits `---\n{json}\n---\n` off the top of a connector file. */
-export function splitFrontmatter(source: string, file: string): { frontmatter: unknown; body: string } {
+function splitFrontmatter(source: string, file: string): { frontmatter: unknown; body: string } {
 	if (!source.startsWith('---\n')) throw new ConnectorFormatError(`${file}: the file must start with JSON frontmatter between two "---" lines.`);
 	const end = source.indexOf('\n---\n', 3);
 	if (end < 0) throw new ConnectorFormatError(`${file}: the frontmatter is not closed; add a "---" line after the JSON.`);
@@ -131,7 +140,8 @@ export function extractInstallCommand(body: string, file = 'connector'): string 
 export function extractWiringSnippet(body: string, file = 'connector'): string {
 	const at = body.indexOf('\n## Wiring it into an agent\n');
 	const block = at < 0 ? undefined : fences(body.slice(at)).find((f) => f.info === 'ts');
-	if (!block) throw new ConnectorFormatError(`${file}: the section "## Wiring it into an agent" needs a \`\`\`ts code block showing an agent that uses the store.`);
+	if (!block)
+		throw new ConnectorFormatError(`${file}: the section "## Wiring it into an agent" needs a \`\`\`ts code block showing an agent that uses the store.`);
 	return block.content;
 }
 
@@ -158,12 +168,15 @@ export function parseConnectorFile(file: string, source: string): Parsed {
 	if (!file.endsWith('.md')) throw new ConnectorFormatError(`${file}: a connector file name ends in ".md".`);
 	if (source.includes('\r')) throw new ConnectorFormatError(`${file}: use LF line endings; the store file in it must match its example byte for byte.`);
 	const { frontmatter, body } = splitFrontmatter(source, file);
-	if (typeof frontmatter !== 'object' || frontmatter === null || Array.isArray(frontmatter)) throw new ConnectorFormatError(`${file}: the frontmatter must be a JSON object.`);
+	if (typeof frontmatter !== 'object' || frontmatter === null || Array.isArray(frontmatter))
+		throw new ConnectorFormatError(`${file}: the frontmatter must be a JSON object.`);
 	const fm = frontmatter as Record<string, unknown>;
 	for (const key of Object.keys(fm)) {
-		if (!FRONTMATTER_KEYS.has(key)) throw new ConnectorFormatError(`${file}: unknown frontmatter field "${key}"; the fields are category, website, aliases and root.`);
+		if (!FRONTMATTER_KEYS.has(key))
+			throw new ConnectorFormatError(`${file}: unknown frontmatter field "${key}"; the fields are category, website, aliases and root.`);
 	}
-	if (typeof fm.category !== 'string' || !NAME.test(fm.category)) throw new ConnectorFormatError(`${file}: frontmatter "category" must be a lower-case name such as "persist".`);
+	if (typeof fm.category !== 'string' || !NAME.test(fm.category))
+		throw new ConnectorFormatError(`${file}: frontmatter "category" must be a lower-case name such as "persist".`);
 	const category = fm.category;
 	const stem = file.slice(0, -3);
 	const sep = stem.indexOf('--');
@@ -179,7 +192,8 @@ export function parseConnectorFile(file: string, source: string): Parsed {
 	if (fm.root !== undefined) throw new ConnectorFormatError(`${file}: only a category root ("${category}.md") has "root"; remove it.`);
 	const fileCategory = stem.slice(0, sep);
 	const slug = stem.slice(sep + 2);
-	if (fileCategory !== category) throw new ConnectorFormatError(`${file}: the file name says category "${fileCategory}" but the frontmatter says "${category}".`);
+	if (fileCategory !== category)
+		throw new ConnectorFormatError(`${file}: the file name says category "${fileCategory}" but the frontmatter says "${category}".`);
 	if (!NAME.test(slug)) throw new ConnectorFormatError(`${file}: the name after "--" must be lower-case letters, digits and dashes.`);
 	if (typeof fm.website !== 'string') throw new ConnectorFormatError(`${file}: frontmatter "website" is required for a named connector.`);
 	let website: URL;
@@ -220,7 +234,9 @@ export function buildConnectorIndex(files: ReadonlyArray<{ name: string; source:
 		const key = name.toLowerCase();
 		const owner = taken.get(key);
 		if (owner !== undefined) {
-			throw new ConnectorFormatError(`${file}: ${what} "${name}" clashes with the ${owner.what} "${owner.name}" of ${owner.file}; every slug, alias and category must be unique, ignoring case.`);
+			throw new ConnectorFormatError(
+				`${file}: ${what} "${name}" clashes with the ${owner.what} "${owner.name}" of ${owner.file}; every slug, alias and category must be unique, ignoring case.`,
+			);
 		}
 		taken.set(key, { file, what, name });
 	};
@@ -236,7 +252,8 @@ export function buildConnectorIndex(files: ReadonlyArray<{ name: string; source:
 		}
 	}
 	for (const c of connectors) {
-		if (!categoryRoots.some((r) => r.category === c.category)) throw new ConnectorFormatError(`${c.file}: category "${c.category}" has no root file "${c.category}.md".`);
+		if (!categoryRoots.some((r) => r.category === c.category))
+			throw new ConnectorFormatError(`${c.file}: category "${c.category}" has no root file "${c.category}.md".`);
 	}
 	return { connectors, categoryRoots };
 }

@@ -3,9 +3,11 @@
  * comes from (the copy bundled in the package, or a registry named by FLUE_PERSIST_REGISTRY),
  * and whether a coding agent is the one running the command.
  */
+
 import { existsSync } from 'node:fs';
+import { closestMatches } from '../tools/format.js';
+import { type CategoryRootEntry, type ConnectorEntry, type ConnectorIndex, stripFrontmatter } from './connector-format.js';
 import { CONNECTOR_INDEX } from './connector-index.generated.js';
-import { stripFrontmatter, type CategoryRootEntry, type ConnectorEntry, type ConnectorIndex } from './connector-format.js';
 
 /** The environment variable that points `add` at a registry of connector Markdown. */
 export const REGISTRY_ENV = 'FLUE_PERSIST_REGISTRY';
@@ -64,7 +66,13 @@ export function renderListing(index: ConnectorIndex = CONNECTOR_INDEX): string {
 
 /** What `add` prints to stderr for a name that matches nothing. */
 export function renderNotFound(name: string, index: ConnectorIndex = CONNECTOR_INDEX): string {
-	let out = `Connector "${name}" not found.\n\nAvailable connectors:\n${table(index)}`;
+	const close = closestMatches(
+		name.toLowerCase(),
+		index.connectors.flatMap((c) => [c.slug, ...c.aliases]),
+		1,
+	);
+	const hint = close.length > 0 ? ` Did you mean "${close[0]}"?` : '';
+	let out = `Connector "${name}" not found.${hint}\n\nAvailable connectors:\n${table(index)}`;
 	if (index.categoryRoots.length > 0) {
 		out += '\nTo build one from scratch with your coding agent:\n';
 		for (const root of index.categoryRoots) out += `  ${BIN} add <url> --category ${root.category}\n`;

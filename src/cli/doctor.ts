@@ -3,12 +3,14 @@
  * repairs what needs no guess. Exits 1 when damage was found and is not all repaired.
  */
 import { Command, Option } from 'commander';
-import type { Layout } from '../types.js';
-import { runDoctor, type DoctorResult, type Problem } from '../tools/doctor.js';
-import { count } from '../tools/format.js';
+import { type DoctorResult, type Problem, runDoctor } from '../tools/doctor.js';
+import { count, escapeText } from '../tools/format.js';
 import { openDatabase, parseStoreUrl, redactUrl } from '../tools/open-store.js';
-import { CliError, EXIT, type CliIo } from './program.js';
-import { guarded, listenForInterrupt, progressOf, shellQuote } from './session-io.js';
+import type { Layout } from '../types.js';
+import { doctorFlue2 } from './flue2/doctor.js';
+import { runIfFlue2 } from './flue2/open.js';
+import { CliError, type CliIo, EXIT } from './program.js';
+import { guarded, shellQuote, withProgress } from './session-io.js';
 
 interface DoctorOptions {
 	fix?: boolean;
@@ -22,14 +24,10 @@ export function doctorCommand(io: CliIo): Command {
 	return new Command('doctor')
 		.summary('find (and fix) damaged sessions')
 		.description(
-			'Check every session table of a database, row by row: the format stamp; rows that do not parse;\n' +
-				'chunks and parts missing or beyond their declared count; entry rows without a session; entries\n' +
-				'whose parent is missing; a leaf that is not an entry; header counters; and, for a table kept in\n' +
-				'both layouts, blob and log copies of a session that disagree.\n\n' +
-				'--fix repairs what needs no guess (stray chunk, part and entry rows, counters, parent_id columns,\n' +
-				'a missing format stamp) and says what it left. Exits 1 when damage is left.',
+			"Check every session table of a database, row by row: the format stamp; rows that do not parse; chunks and parts missing or beyond their declared count; entry rows without a session; entries whose parent is missing, or whose parents form a cycle; a leaf that is not an entry; header counters; tables whose names or columns are not flue-persist's; and, for a table kept in both layouts, blob and log copies of a session that disagree. Without --fix it only reads.\n\n" +
+				'--fix repairs what needs no guess (stray chunk, part and entry rows, counters, parent_id columns, a missing format stamp) and says what it left. Exits 1 when damage is left.',
 		)
-		.argument('<store>', 'store URL: sqlite:<file>, postgres://…, d1:<dir>, do:<dir>')
+		.argument('<store>', 'store URL: sqlite:<file>, postgres://…, mysql://… (Flue 2), d1:<dir>, do:<dir>')
 		.option('--fix', 'repair what can be repaired without guessing')
 		.option('--json', 'print the findings as JSON')
 		.option('--table <name>', 'check only this session table (default: every one)')
@@ -38,7 +36,7 @@ export function doctorCommand(io: CliIo): Command {
 }
 
 function problemText(p: Problem, fix: boolean): string {
-	const who = p.sessionId === null ? 'database' : `session ${JSON.stringify(p.sessionId)}`;
+	const who = p.sessionId === null ? 'database' : `session ${escapeText(JSON.stringify(p.sessionId))}`;
 	let mark: string;
 	let outcome: string;
 	if (!p.fixable) {
@@ -54,7 +52,7 @@ function problemText(p: Problem, fix: boolean): string {
 		mark = '✗';
 		outcome = `not fixed: ${p.fixError ?? 'unknown reason'}`;
 	}
-	return `${mark} ${who} · ${p.kind} · ${p.table}\n    ${p.detail}\n    ${outcome}\n`;
+	return `${mark} ${who} · ${p.kind} · ${escapeText(p.table)}\n    ${escapeText(p.detail)}\n    ${escapeText(outcome)}\n`;
 }
 
 function summary(result: DoctorResult, fix: boolean): string {
@@ -72,35 +70,41 @@ function summary(result: DoctorResult, fix: boolean): string {
 
 async function doctor(io: CliIo, urlText: string, options: DoctorOptions): Promise<void> {
 	const fix = options.fix === true;
+	// Flue 2 databases are checked by src/cli/flue2 (the stamp is reported, not refused; --fix repairs orphans, a missing stamp and reset leftovers).
+	if (await runIfFlue2(io, urlText, (db) => doctorFlue2(io, db, options, urlText), { checkStamp: false, flags: options })) return;
 	await guarded(async () => {
 		const url = parseStoreUrl(urlText, io.cwd);
 		const database = await openDatabase(url, fix ? 'modify' : 'read', { readonly: !fix });
-		const progress = progressOf(io, 'doctor', 'sessions');
-		const interrupt = listenForInterrupt(io, 'check');
 		let result: DoctorResult;
 		try {
-			result = await runDoctor(database.raw, url.display, {
-				fix,
-				table: options.table,
-				layout: options.layout,
-				stopped: interrupt.stopped,
-				progress: { start: (n) => progress.start(n), tick: () => progress.tick() },
-			});
+			result = await withProgress(io, 'doctor', 'sessions', 'check', (progress, interrupt) =>
+				runDoctor(database.raw, url.display, {
+					fix,
+					table: options.table,
+					layout: options.layout,
+					stopped: interrupt.stopped,
+					progress,
+				}),
+			);
 		} finally {
-			progress.done();
-			interrupt.dispose();
 			await database.close();
 		}
 		const left = result.problems.filter((p) => !p.fixed);
 		if (options.json) {
 			io.out(`${JSON.stringify({ store: url.display, checked: result.checked, problems: result.problems, incomplete: result.incomplete }, null, 2)}\n`);
 		} else {
-			const checked = result.checked.map((c) => `table ${c.table} (${c.layout} layout): ${count(c.sessions, 'session')}`).join('; ');
-			let text = `Checked ${url.display}${checked ? `: ${checked}` : ''}.\n`;
+			const checked = result.checked
+				.map(
+					(c) =>
+						`table ${c.table} (${c.layout} layout${c.sealed ? ', sealed by the migration: a backup, not compared with the log' : ''}): ${count(c.sessions, 'session')}`,
+				)
+				.join('; ');
+			let text = `Checked ${escapeText(url.display)}${checked ? `: ${checked}` : ''}.\n`;
 			if (result.problems.length > 0) text += `\n${result.problems.map((p) => problemText(p, fix)).join('')}\n`;
 			text += `${summary(result, fix)}\n`;
 			if (result.incomplete) text += `Not every session was checked: ${result.incomplete}.\n`;
-			if (!fix && result.problems.some((p) => p.fixable)) text += `Repair what can be repaired with:\n\n  flue-persist doctor ${shellQuote(redactUrl(urlText))} --fix\n`;
+			if (!fix && result.problems.some((p) => p.fixable))
+				text += `Repair what can be repaired with:\n\n  flue-persist doctor ${shellQuote(redactUrl(urlText))} --fix\n`;
 			io.out(text);
 		}
 		if (left.length > 0 || result.incomplete) throw new CliError('', EXIT.ERROR);

@@ -9,17 +9,32 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { unprefixedMessage } from '../errors.js';
 import { ExportInputError } from '../tools/export-format.js';
-import { count } from '../tools/format.js';
+import { count, escapeText } from '../tools/format.js';
 import { openStore, redactUrl } from '../tools/open-store.js';
 import { importSessions, readLines, verifyExport } from '../tools/transfer.js';
 import type { Layout } from '../types.js';
-import { CliError, EXIT, type CliIo } from './program.js';
-import { guarded, listenForInterrupt, progressOf, shellQuote, storeOptions, terminalOf, type StoreFlags } from './session-io.js';
+import { importFlue2, isFlue2Export } from './flue2/transfer.js';
+import { CliError, type CliIo, EXIT } from './program.js';
+import {
+	existingOptions,
+	existingPolicy,
+	failOnLeftBehind,
+	guarded,
+	type StoreFlags,
+	shellQuote,
+	storeOptions,
+	terminalOf,
+	withProgress,
+} from './session-io.js';
 
 interface ImportOptions extends StoreFlags {
 	prefix?: string;
+	agent?: string;
 	parallel?: string;
+	overwrite?: boolean;
+	newer?: boolean;
 }
 
 /** The `import` command. */
@@ -27,36 +42,46 @@ export function importCommand(io: CliIo): Command {
 	const command = new Command('import')
 		.summary('import sessions from an export file')
 		.description(
-			'Import an export made by `flue-persist export`. The file is checked whole before anything is\n' +
-				'written: a line that is not valid JSON or whose checksum does not match its session is refused\n' +
-				'with its line number. Each session is then written in one transaction and verified; sessions\n' +
-				'already identical in the store are skipped, so an interrupted import is finished by running it\n' +
-				'again. A session with the same id and other content is replaced.',
+			"Import an export made by `flue-persist export`. The file is checked whole before anything is written: a line that is not valid JSON, whose checksum does not match its session, or whose session a store would refuse (the same checks as save) is refused with its line number. Each session is then written in one transaction and verified; sessions already identical in the store are skipped, so an interrupted import is finished by running it again. A session the store holds with other content is left there and reported, unless --overwrite (replace it) or --newer (replace it when the file's is later) is given.",
 		)
 		.argument('<store>', 'store URL: sqlite:<file>, postgres://…, d1:<dir>, do:<dir>')
 		.argument('<file>', 'the export file, or - for stdin')
-		.option('--prefix <prefix>', 'only sessions whose id starts with this')
+		.option('--prefix <prefix>', 'only sessions whose id starts with this (Flue 2: instances whose id does)')
+		.option('--agent <name>', 'Flue 2 exports: only the instances of this agent')
 		.option('--parallel <n>', 'sessions written at once', '4');
-	return storeOptions(command)
+	return existingOptions(storeOptions(command))
 		.addHelpText('after', '\nExample:\n  flue-persist import postgres://localhost/app sessions.jsonl')
 		.action((store: string, file: string, options: ImportOptions) => importFrom(io, store, file, options));
 }
 
 async function importFrom(io: CliIo, url: string, fileArg: string, options: ImportOptions): Promise<void> {
 	const parallel = Number(options.parallel ?? '4');
-	if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new CliError(`--parallel must be a whole number from 1 to 64 (got ${JSON.stringify(options.parallel)}).`, EXIT.USAGE);
+	const policy = existingPolicy(options);
+	if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)
+		throw new CliError(`--parallel must be a whole number from 1 to 64 (got ${JSON.stringify(options.parallel)}).`, EXIT.USAGE);
 	const fromStdin = fileArg === '-';
 	const file = fromStdin ? null : resolve(io.cwd, fileArg);
 	if (file && !existsSync(file)) throw new CliError(`${fileArg} does not exist. Pass the file that flue-persist export wrote.`, EXIT.ERROR);
 	const text = fromStdin ? await terminalOf(io).readStdin() : null;
-	const source = () => readLines(text !== null ? { text } : { file: file! });
 	const name = fromStdin ? 'stdin' : fileArg;
+	const source = () => readLines(text !== null ? { text } : { file: file! }, name);
+	// Flue 2 exports are imported by src/cli/flue2 (whole agent instances).
+	if (await guarded(() => isFlue2Export(source()))) {
+		if (options.layout !== undefined || options.table !== undefined)
+			throw new CliError(
+				`${name} is a Flue 2 export: --layout and --table apply to flue-persist session stores only. Run the command without them.`,
+				EXIT.USAGE,
+			);
+		return guarded(() => importFlue2(io, url, text !== null ? { text } : { file: file! }, name, fileArg, options));
+	}
+	if (options.agent !== undefined)
+		throw new CliError(`${name} is an export of sessions: --agent applies to Flue 2 exports only. Use --prefix to pick sessions.`, EXIT.USAGE);
 
-	let verified;
+	let verified: Awaited<ReturnType<typeof verifyExport>>;
 	try {
 		verified = await verifyExport(source(), name);
 	} catch (error) {
-		if (error instanceof ExportInputError) throw new CliError(`Refused: ${error.message.replace(/^\[flue-persist\] /, '')}`, EXIT.ERROR);
+		if (error instanceof ExportInputError) throw new CliError(`Refused: ${unprefixedMessage(error, { keepBackend: true })}`, EXIT.ERROR);
 		throw error;
 	}
 	const prefix = options.prefix ?? '';
@@ -66,36 +91,39 @@ async function importFrom(io: CliIo, url: string, fileArg: string, options: Impo
 
 	await guarded(async () => {
 		const opened = await openStore(url, { cwd: io.cwd, intent: 'write', layout: options.layout, table: options.table, fallbackLayout });
-		const progress = progressOf(io, 'import', 'sessions');
-		const interrupt = listenForInterrupt(io, 'sessions');
-		let result;
+		let result: Awaited<ReturnType<typeof importSessions>>;
 		try {
-			result = await importSessions(opened.store, source(), name, {
-				total,
-				prefix,
-				parallel,
-				stopped: interrupt.stopped,
-				...progress.hooks('failed'),
-			});
+			result = await withProgress(io, 'import', 'sessions', 'sessions', (progress, interrupt) =>
+				importSessions(opened.store, source(), name, {
+					total,
+					prefix,
+					parallel,
+					existing: policy,
+					stopped: interrupt.stopped,
+					...progress.hooks('failed'),
+				}),
+			);
 		} catch (error) {
-			if (error instanceof ExportInputError) throw new CliError(`Stopped: ${error.message.replace(/^\[flue-persist\] /, '')} (the file changed while it was imported; the sessions before that line are written whole).`, EXIT.ERROR);
+			if (error instanceof ExportInputError)
+				throw new CliError(
+					`Stopped: ${unprefixedMessage(error, { keepBackend: true })} (the file changed while it was imported; the sessions before that line are written whole).`,
+					EXIT.ERROR,
+				);
 			throw error;
 		} finally {
-			progress.done();
-			interrupt.dispose();
 			await opened.close();
 		}
-		const done = result.copied + result.unchanged;
-		const summary = `${count(result.copied, 'session')} written, ${result.unchanged.toLocaleString('en-US')} already there`;
+		const done = result.copied + result.unchanged + result.skipped.length;
+		const skipped = result.skipped.length > 0 ? `, ${result.skipped.length.toLocaleString('en-US')} left as they were (other content in the store)` : '';
+		const summary = `${count(result.copied, 'session')} written, ${result.unchanged.toLocaleString('en-US')} already there${skipped}`;
+		const again = `flue-persist import ${shellQuote(redactUrl(url))} ${shellQuote(fileArg)}`;
 		if (result.interrupted) {
 			throw new CliError(
-				`Interrupted after ${done.toLocaleString('en-US')} of ${count(result.total, 'session')} (${summary}). Every session written is whole. Run the same command again to finish; sessions already there are skipped:\n\n  flue-persist import ${shellQuote(redactUrl(url))} ${shellQuote(fileArg)}`,
+				`Interrupted after ${done.toLocaleString('en-US')} of ${count(result.total, 'session')} (${summary}). Every session written is whole. Run the same command again to finish; sessions already there are skipped:\n\n  ${again}${policy === 'skip' ? '' : ` --${policy}`}`,
 				EXIT.ERROR,
 			);
 		}
-		io.err(`Imported ${name} into ${opened.describe}: ${summary}.\n`);
-		if (result.failed.length > 0) {
-			throw new CliError(`${count(result.failed.length, 'session')} failed and ${result.failed.length === 1 ? 'was' : 'were'} not imported:\n${result.failed.map((f) => `  ${f.message}`).join('\n')}`, EXIT.ERROR);
-		}
+		io.err(`Imported ${escapeText(name)} into ${escapeText(opened.describe)}: ${summary}.\n`);
+		failOnLeftBehind(result, policy, again, 'imported');
 	});
 }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { escapeLines } from '../tools/format.js';
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT = Object.freeze({
@@ -38,7 +39,7 @@ export class CliError extends Error {
 }
 
 /** The version of the installed package, shown by `--version`. */
-export function packageVersion(): string {
+function packageVersion(): string {
 	// The same relative path holds from src/cli and from dist/cli.
 	const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 	return pkg.version;
@@ -51,7 +52,10 @@ export function createProgram(): Command {
 		.version(packageVersion(), '-v, --version', 'print the version')
 		.helpOption('-h, --help', 'show help')
 		.helpCommand(false)
-		.addHelpText('after', '\nExit codes: 0 ok, 1 error (not found, refused, failed), 2 usage error.\nRun "flue-persist <command> --help" for the options of a command.\n');
+		.addHelpText(
+			'after',
+			'\nExit codes: 0 ok, 1 error (not found, refused, failed), 2 usage error.\nRun "flue-persist <command> --help" for the options of a command.\n',
+		);
 }
 
 function allCommands(command: Command): Command[] {
@@ -78,10 +82,11 @@ export async function runProgram(program: Command, argv: string[], io: CliIo): P
 		// Commander has already printed its message; --help and --version end with exit code 0.
 		if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
 		if (error instanceof CliError) {
-			if (error.message) io.err(error.message.endsWith('\n') ? error.message : `${error.message}\n`);
+			// Messages quote ids and names from the store: nothing in them may reach the terminal raw.
+			if (error.message) io.err(`${escapeLines(error.message.replace(/\n$/, ''))}\n`);
 			return error.exitCode;
 		}
-		io.err(`[flue-persist] ${error instanceof Error ? error.message : String(error)}\n`);
+		io.err(`[flue-persist] ${escapeLines(error instanceof Error ? error.message : String(error))}\n`);
 		return EXIT.ERROR;
 	}
 }

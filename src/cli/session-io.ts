@@ -4,12 +4,14 @@
  * the `--layout` / `--table` options, progress, and turning typed errors into CLI errors.
  */
 import { createInterface } from 'node:readline';
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { isFluePersistError } from '../errors.js';
+import { count, escapeLines, escapeText } from '../tools/format.js';
+import { type Intent, type OpenedStore, openStore } from '../tools/open-store.js';
+import { type Progress, startProgress } from '../tools/progress.js';
+import type { ExistingPolicy } from '../tools/transfer.js';
 import type { Layout } from '../types.js';
-import { openStore, type Intent, type OpenedStore } from '../tools/open-store.js';
-import { startProgress, type Progress } from '../tools/progress.js';
-import { CliError, EXIT, type CliIo } from './program.js';
+import { CliError, type CliIo, EXIT } from './program.js';
 
 /** The interactive side of a command: whether a person is there, their answers, their Ctrl-C. */
 export interface Terminal {
@@ -35,7 +37,7 @@ export interface SessionCliIo extends CliIo {
 }
 
 /** The terminal of this process. */
-export function processTerminal(): Terminal {
+function processTerminal(): Terminal {
 	return {
 		stdinIsTTY: process.stdin.isTTY === true,
 		stderrIsTTY: process.stderr.isTTY === true,
@@ -92,7 +94,7 @@ export interface StoreFlags {
 }
 
 /** Turns errors of the tools into CLI errors that print their own message. */
-export function asCliError(error: unknown): unknown {
+function asCliError(error: unknown): unknown {
 	if (error instanceof CliError) return error;
 	if (isFluePersistError(error)) return new CliError(error.message, EXIT.ERROR);
 	return error;
@@ -126,7 +128,7 @@ export interface Interruption {
 }
 
 /** Listens for Ctrl-C until disposed: the first press asks the work to stop after what is in flight. */
-export function listenForInterrupt(io: CliIo, what: string): Interruption {
+function listenForInterrupt(io: CliIo, what: string): Interruption {
 	let stopped = false;
 	const dispose = terminalOf(io).onInterrupt(() => {
 		stopped = true;
@@ -136,7 +138,7 @@ export function listenForInterrupt(io: CliIo, what: string): Interruption {
 }
 
 /** A progress reporter that starts when the total is known. */
-export function progressOf(io: CliIo, label: string, unit: string): ProgressReporter {
+function progressOf(io: CliIo, label: string, unit: string): ProgressReporter {
 	const terminal = terminalOf(io);
 	let progress: Progress | null = null;
 	const reporter: ProgressReporter = {
@@ -144,7 +146,11 @@ export function progressOf(io: CliIo, label: string, unit: string): ProgressRepo
 			progress = startProgress({ label, total, unit, tty: terminal.stderrIsTTY, stream: terminal.stderr, write: (text) => io.err(text) });
 		},
 		tick: () => progress?.tick(),
-		log: (text) => (progress ? progress.log(text) : io.err(text.endsWith('\n') ? text : `${text}\n`)),
+		log: (raw) => {
+			const text = escapeLines(raw.replace(/\n$/, ''));
+			if (progress) progress.log(text);
+			else io.err(`${text}\n`);
+		},
 		done: () => progress?.done(),
 		hooks: (failed) => ({
 			onTotal: (total) => reporter.start(total),
@@ -155,6 +161,27 @@ export function progressOf(io: CliIo, label: string, unit: string): ProgressRepo
 		}),
 	};
 	return reporter;
+}
+
+/**
+ * Runs long work with a progress line and Ctrl-C as its stop flag (`what` names what is finished
+ * in flight when it is pressed); both end when the work settles, before any clean-up of the caller.
+ */
+export async function withProgress<T>(
+	io: CliIo,
+	label: string,
+	unit: string,
+	what: string,
+	work: (progress: ProgressReporter, interrupt: Interruption) => Promise<T>,
+): Promise<T> {
+	const progress = progressOf(io, label, unit);
+	const interrupt = listenForInterrupt(io, what);
+	try {
+		return await work(progress, interrupt);
+	} finally {
+		progress.done();
+		interrupt.dispose();
+	}
 }
 
 export interface ProgressReporter {
@@ -174,7 +201,10 @@ export async function confirm(io: CliIo, question: string, yes: boolean, again: 
 	if (yes) return;
 	const terminal = terminalOf(io);
 	if (!terminal.stdinIsTTY) {
-		throw new CliError(`Nothing was deleted: stdin is not a terminal, so there is no one to confirm. Run again with --yes to delete without asking:\n\n  ${again} --yes`, EXIT.ERROR);
+		throw new CliError(
+			`Nothing was deleted: stdin is not a terminal, so there is no one to confirm. Run again with --yes to delete without asking:\n\n  ${again} --yes`,
+			EXIT.ERROR,
+		);
 	}
 	const answer = (await terminal.ask(`${question} [y/N] `)).trim().toLowerCase();
 	if (answer !== 'y' && answer !== 'yes') throw new CliError('Nothing was deleted.', EXIT.ERROR);
@@ -182,5 +212,68 @@ export async function confirm(io: CliIo, question: string, yes: boolean, again: 
 
 /** A command-line word quoted for a POSIX shell when it needs it. */
 export function shellQuote(word: string): string {
-	return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+	if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) return word;
+	// Control characters are written as escapes a shell turns back into them ($'…', bash and zsh),
+	// so the printed command is both safe to show and right to paste.
+	if (escapeText(word) !== word) return `$'${escapeText(word.replace(/[\\']/g, '\\$&'))}'`;
+	return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** `--overwrite` and `--newer`, for the commands that write sessions into a store (copy, import). */
+export function existingOptions(command: Command): Command {
+	return command
+		.addOption(new Option('--overwrite', 'replace sessions the destination holds with other content (default: leave them and report them)').conflicts('newer'))
+		.addOption(new Option('--newer', "replace such a session only when the incoming one's updatedAt is later"));
+}
+
+/** The policy `--overwrite` / `--newer` ask for. */
+export function existingPolicy(options: { overwrite?: boolean; newer?: boolean }): ExistingPolicy {
+	return options.overwrite ? 'overwrite' : options.newer ? 'newer' : 'skip';
+}
+
+/** Sessions listed by id in a report; the rest are counted. */
+const LISTED = 20;
+
+/**
+ * The report of sessions left at the destination because it holds other content under their ids,
+ * with what to run to replace them; null when there are none.
+ */
+function skippedReport(skipped: string[], policy: ExistingPolicy, again: string): string | null {
+	if (skipped.length === 0) return null;
+	const ids = [...skipped].sort();
+	const listed = ids.slice(0, LISTED).map((id) => `  ${JSON.stringify(id)}`);
+	if (ids.length > LISTED) listed.push(`  … and ${ids.length - LISTED} more`);
+	const why = `the destination holds other content under ${ids.length === 1 ? 'this id' : 'these ids'}${policy === 'newer' ? ', with an updatedAt that is not earlier' : ''}`;
+	const remedy =
+		policy === 'newer'
+			? `To replace them all the same, run:\n\n  ${again} --overwrite`
+			: `To replace those whose updatedAt is later in the source, or all of them, run:\n\n  ${again} --newer\n  ${again} --overwrite`;
+	return `${ids.length === 1 ? '1 session was left as it is' : `${ids.length.toLocaleString('en-US')} sessions were left as they are`} (${why}):\n${listed.join('\n')}\n${remedy}`;
+}
+
+/** The report of what failed in a transfer (`2 sessions failed and were not copied:`, a line each); null when nothing did. */
+export function failedReport(messages: string[], unit: string, verb: string): string | null {
+	if (messages.length === 0) return null;
+	return `${count(messages.length, unit)} failed and ${messages.length === 1 ? 'was' : 'were'} not ${verb}:\n${messages.map((m) => `  ${m}`).join('\n')}`;
+}
+
+/** Ends the command with exit 1 and the reports there are, a paragraph each; returns when every report is null. */
+export function failWithReports(...reports: Array<string | null>): void {
+	const problems = reports.filter((r): r is string => r !== null);
+	if (problems.length > 0) throw new CliError(problems.join('\n\n'), EXIT.ERROR);
+}
+
+/**
+ * Ends a transfer of sessions (copy, import) with exit 1 when some failed or were left at the
+ * destination, saying which and what to run to replace them; returns when every session made it.
+ */
+export function failOnLeftBehind(result: { failed: Array<{ message: string }>; skipped: string[] }, policy: ExistingPolicy, again: string, verb: string): void {
+	failWithReports(
+		failedReport(
+			result.failed.map((f) => f.message),
+			'session',
+			verb,
+		),
+		skippedReport(result.skipped, policy, again),
+	);
 }

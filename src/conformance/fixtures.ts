@@ -56,7 +56,10 @@ export function filler(bytes: number, seed = 1): string {
  * A conversation of `turns` turns, 4 entries each (user, assistant with a tool call, tool result,
  * assistant reply) in one chain, as Flue saves it after each `prompt()`.
  */
-export function conversation(turns: number, options: { toolBytes?: number | ((turn: number) => number); startAt?: number; base?: SessionData } = {}): SessionData {
+export function conversation(
+	turns: number,
+	options: { toolBytes?: number | ((turn: number) => number); startAt?: number; base?: SessionData } = {},
+): SessionData {
 	const data: SessionData = options.base ? structuredClone(options.base) : emptySession();
 	const start = options.startAt ?? data.entries.length;
 	let parent = data.leafId;
@@ -66,7 +69,9 @@ export function conversation(turns: number, options: { toolBytes?: number | ((tu
 		const ids = [entryId(k), entryId(k + 1), entryId(k + 2), entryId(k + 3)] as const;
 		const user = messageEntry(ids[0], parent, 'user', `question ${k}: what does step ${t} print?`, k);
 		const call = messageEntry(ids[1], ids[0], 'assistant', '', k + 1);
-		(call as { message: Record<string, unknown> }).message.content = [{ type: 'toolCall', id: `call_${ids[2]}`, name: 'bash', arguments: { command: `echo step ${t}` } }];
+		(call as { message: Record<string, unknown> }).message.content = [
+			{ type: 'toolCall', id: `call_${ids[2]}`, name: 'bash', arguments: { command: `echo step ${t}` } },
+		];
 		const result = messageEntry(ids[2], ids[1], 'toolResult', filler(toolBytes, k), k + 2);
 		const reply = messageEntry(ids[3], ids[2], 'assistant', `step ${t} printed its output.`, k + 3);
 		data.entries.push(user, call, result, reply);

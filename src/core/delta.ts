@@ -8,7 +8,7 @@
  */
 import { ConflictError, InvalidInputError, quoteId } from '../errors.js';
 import type { SessionData, SessionDelta, SessionEntry } from '../types.js';
-import { headerText, prepareDelta, prepareSnapshot, type EntryRecord, type PreparedDelta } from './serialize.js';
+import { type EntryRecord, type PreparedDelta, prepareDelta, prepareSnapshot } from './serialize.js';
 
 export interface StoredEntry {
 	json: string;
@@ -90,6 +90,21 @@ export function planEntries(base: BaseState | null, next: EntryRecord[]): EntryP
 }
 
 /**
+ * The plan of a snapshot whose first `kept` records are exactly the stored entries, in order,
+ * followed by new entries (ids not stored): only the new entries get positions and are written.
+ */
+export function appendPlan(base: BaseState, next: EntryRecord[], kept: number): EntryPlan {
+	let nextPos = base.nextPos;
+	const added: PositionedEntry[] = new Array(next.length - kept);
+	for (let i = kept; i < next.length; i++) {
+		const p = next[i] as PositionedEntry;
+		p.pos = nextPos++;
+		added[i - kept] = p;
+	}
+	return { entries: next as PositionedEntry[], added, changed: [], removed: [], rewrite: false, nextPos };
+}
+
+/**
  * Entries the stored session has and the new snapshot lacks, when that makes the snapshot stale.
  *
  * Flue removes entries in one case only: on context overflow it drops the failed assistant
@@ -161,7 +176,7 @@ export function applyDeltaRecords(sessionId: string, backend: string, base: Base
 
 function baseFromRecords(records: EntryRecord[], leafId: string | null): BaseState {
 	const entries = new Map<string, StoredEntry>();
-	records.forEach((r, pos) => entries.set(r.id, { json: r.json, parentId: r.parentId, pos }));
+	for (const [pos, r] of records.entries()) entries.set(r.id, { json: r.json, parentId: r.parentId, pos });
 	return { entries, leafId, nextPos: records.length, bytes: 0, headerBytes: 0, textLength: 0 };
 }
 
@@ -197,7 +212,10 @@ export function applyDelta(previous: SessionData | null, delta: SessionDelta): S
 	const prev = previous ? prepareSnapshot('delta', previous, 'delta', { entryJson: true, full: false }) : null;
 	const prepared = prepareDelta('delta', delta, 'delta');
 	const records = applyDeltaRecords('delta', 'delta', prev ? baseFromRecords(prev.entries, prev.leafId) : null, prepared);
-	return assemble(prepared.header, records.map((r) => r.json));
+	return assemble(
+		prepared.header,
+		records.map((r) => r.json),
+	);
 }
 
 /** Builds a session object from its stored header text and entry texts. */
@@ -206,5 +224,3 @@ export function assemble(header: string, entryJson: string[]): SessionData {
 	data.entries = entryJson.map((j) => JSON.parse(j) as SessionEntry);
 	return data;
 }
-
-export { headerText };

@@ -17,4 +17,3 @@ export class KeyedQueue {
 		while (this.tails.size > 0) await Promise.all(this.tails.values());
 	}
 }
-

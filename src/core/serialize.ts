@@ -1,8 +1,15 @@
 import { InvalidInputError, quoteId } from '../errors.js';
-import type { SessionData, SessionDelta } from '../types.js';
+import type { SessionDelta } from '../types.js';
 
 /** Longest session or entry id accepted, in UTF-16 code units. */
-export const MAX_ID_LENGTH = 1024;
+const MAX_ID_LENGTH = 1024;
+
+/**
+ * Deepest nesting of objects and arrays accepted, the session object being level 1 (`entries`
+ * is level 2, an entry 3, its `message` 4). Far beyond any Flue session, and well inside what `JSON.stringify`, the
+ * databases' JSON functions and `JSON.parse` on load handle without running out of stack.
+ */
+export const MAX_DEPTH = 1000;
 
 /** One entry as a store keeps it: its key, its parent and its exact JSON text. */
 export interface EntryRecord {
@@ -22,6 +29,9 @@ export interface PreparedSnapshot {
 	full: string | null;
 	/** For the next snapshot of the key, when entry identity is trusted. */
 	next?: PriorSnapshot;
+	/** The previous snapshot whose records this one reused for its first `reused` entries, if any. */
+	priorUsed?: PriorSnapshot;
+	reused: number;
 }
 
 /** Checks a session id; every store calls this first. */
@@ -40,7 +50,10 @@ function checkKeyText(text: string, what: string, backend: string, sessionId: st
 		throw new InvalidInputError(`${what} is ${text.length} characters long; the limit is ${MAX_ID_LENGTH}. Use a shorter id.`, { backend, sessionId });
 	}
 	if (text.includes('\u0000') || !text.isWellFormed()) {
-		throw new InvalidInputError(`${what} ${quoteId(text)} contains a NUL character or a lone surrogate, which databases cannot store exactly. Use well-formed Unicode text.`, { backend, sessionId });
+		throw new InvalidInputError(
+			`${what} ${quoteId(text)} contains a NUL character or a lone surrogate, which databases cannot store exactly. Use well-formed Unicode text.`,
+			{ backend, sessionId },
+		);
 	}
 }
 
@@ -59,8 +72,8 @@ function describe(value: unknown): string {
  * booleans and null. Object properties that are `undefined` are dropped, as JSON drops them.
  * Returns the path of the first offending value, or null.
  */
-function findNonJson(root: unknown, withPaths: boolean): { path: string; what: string } | null {
-	const stack: Array<{ value: unknown; path: string }> = [{ value: root, path: '' }];
+function findNonJson(root: unknown, withPaths: boolean, rootDepth: number): { path: string; what: string } | null {
+	const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '', depth: rootDepth }];
 	const ancestors = new Set<object>();
 	// Depth-first with explicit exit markers, so cycles are told apart from shared references.
 	const exits: Array<object | null> = [];
@@ -70,7 +83,7 @@ function findNonJson(root: unknown, withPaths: boolean): { path: string; what: s
 			ancestors.delete(exits.pop()!);
 			continue;
 		}
-		const { value, path } = top;
+		const { value, path, depth } = top;
 		switch (typeof value) {
 			case 'string':
 			case 'boolean':
@@ -84,6 +97,7 @@ function findNonJson(root: unknown, withPaths: boolean): { path: string; what: s
 				return { path, what: typeof value === 'undefined' ? 'undefined' : `a ${typeof value}` };
 		}
 		if (value === null) continue;
+		if (depth > MAX_DEPTH) return { path, what: DEEP };
 		const proto = Object.getPrototypeOf(value);
 		const isArray = Array.isArray(value);
 		if (!isArray && proto !== Object.prototype && proto !== null) {
@@ -92,29 +106,37 @@ function findNonJson(root: unknown, withPaths: boolean): { path: string; what: s
 		if (ancestors.has(value)) return { path, what: 'a circular reference' };
 		ancestors.add(value);
 		exits.push(value);
-		stack.push({ value: EXIT, path });
+		stack.push({ value: EXIT, path, depth });
 		if (isArray) {
 			const arr = value as unknown[];
-			for (let i = arr.length - 1; i >= 0; i--) stack.push({ value: arr[i], path: withPaths ? `${path}[${i}]` : '' });
+			for (let i = arr.length - 1; i >= 0; i--) stack.push({ value: arr[i], path: withPaths ? `${path}[${i}]` : '', depth: depth + 1 });
 		} else {
 			for (const key of Object.keys(value)) {
 				const child = (value as Record<string, unknown>)[key];
 				if (child === undefined) continue;
-				stack.push({ value: child, path: withPaths ? (path ? `${path}.${key}` : key) : '' });
+				stack.push({ value: child, path: withPaths ? (path ? `${path}.${key}` : key) : '', depth: depth + 1 });
 			}
 		}
 	}
 	return null;
 }
 const EXIT = Symbol('exit');
+const DEEP = 'too deep';
 
-function assertJson(value: unknown, where: string, backend: string, sessionId: string): void {
+function assertJson(value: unknown, where: string, backend: string, sessionId: string, depth: number): void {
 	// Paths are built only on the second walk, when there is something to report.
-	const bad = findNonJson(value, false) && findNonJson(value, true);
+	const bad = findNonJson(value, false, depth) && findNonJson(value, true, depth);
 	if (bad) {
 		const at = bad.path ? `${where}.${bad.path}` : where;
+		const shown = at.length > 200 ? `${at.slice(0, 200)}…` : at;
+		if (bad.what === DEEP) {
+			throw new InvalidInputError(
+				`session ${quoteId(sessionId)}: ${shown} is nested more than ${MAX_DEPTH} levels deep (the session object being level 1), the limit a store accepts. Nothing was written. Flatten the value or store it as a JSON string.`,
+				{ backend, sessionId },
+			);
+		}
 		throw new InvalidInputError(
-			`session ${quoteId(sessionId)}: ${at} is ${bad.what}, which JSON cannot keep exactly. Store plain JSON values (convert dates to ISO strings, drop functions).`,
+			`session ${quoteId(sessionId)}: ${shown} is ${bad.what}, which JSON cannot keep exactly. Store plain JSON values (convert dates to ISO strings, drop functions).`,
 			{ backend, sessionId },
 		);
 	}
@@ -126,23 +148,44 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 	return proto === Object.prototype || proto === null;
 }
 
-function checkEntryShape(entry: unknown, index: number, seen: Set<string>, backend: string, sessionId: string): asserts entry is Record<string, unknown> & { id: string } {
+function checkEntryShape(
+	entry: unknown,
+	index: number,
+	seen: Set<string>,
+	backend: string,
+	sessionId: string,
+): asserts entry is Record<string, unknown> & { id: string } {
 	if (!isPlainObject(entry)) {
-		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}] is ${describe(entry)}; every entry must be an object.`, { backend, sessionId });
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}] is ${describe(entry)}; every entry must be an object.`, {
+			backend,
+			sessionId,
+		});
 	}
 	const { id, parentId } = entry;
 	if (typeof id !== 'string') {
-		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].id is ${describe(id)}; every entry needs a string id.`, { backend, sessionId });
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].id is ${describe(id)}; every entry needs a string id.`, {
+			backend,
+			sessionId,
+		});
 	}
 	checkKeyText(id, `entries[${index}].id`, backend, sessionId);
 	if (parentId !== undefined && parentId !== null && typeof parentId !== 'string') {
-		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].parentId is ${describe(parentId)}; it must be a string or null.`, { backend, sessionId });
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].parentId is ${describe(parentId)}; it must be a string or null.`, {
+			backend,
+			sessionId,
+		});
 	}
 	if (typeof parentId === 'string' && (parentId.includes('\u0000') || !parentId.isWellFormed())) {
-		throw new InvalidInputError(`session ${quoteId(sessionId)}: entries[${index}].parentId contains a NUL character or a lone surrogate, which databases cannot store exactly.`, { backend, sessionId });
+		throw new InvalidInputError(
+			`session ${quoteId(sessionId)}: entries[${index}].parentId contains a NUL character or a lone surrogate, which databases cannot store exactly.`,
+			{ backend, sessionId },
+		);
 	}
 	if (seen.has(id)) {
-		throw new InvalidInputError(`session ${quoteId(sessionId)}: entry id ${quoteId(id)} appears twice; entry ids must be unique within a session.`, { backend, sessionId });
+		throw new InvalidInputError(`session ${quoteId(sessionId)}: entry id ${quoteId(id)} appears twice; entry ids must be unique within a session.`, {
+			backend,
+			sessionId,
+		});
 	}
 	seen.add(id);
 }
@@ -169,13 +212,19 @@ export function prepareSnapshot(
 	prior?: PriorSnapshot,
 ): PreparedSnapshot {
 	if (!isPlainObject(data)) {
-		throw new InvalidInputError(`session ${quoteId(id)}: data is ${describe(data)}; save() takes the SessionData object Flue passes.`, { backend, sessionId: id });
+		throw new InvalidInputError(`session ${quoteId(id)}: data is ${describe(data)}; save() takes the SessionData object Flue passes.`, {
+			backend,
+			sessionId: id,
+		});
 	}
 	if (!Array.isArray(data.entries)) {
-		throw new InvalidInputError(`session ${quoteId(id)}: data.entries is ${describe(data.entries)}; a session needs an entries array (use [] for an empty one).`, { backend, sessionId: id });
+		throw new InvalidInputError(
+			`session ${quoteId(id)}: data.entries is ${describe(data.entries)}; a session needs an entries array (use [] for an empty one).`,
+			{ backend, sessionId: id },
+		);
 	}
 	const header = { ...data, entries: [] };
-	assertJson(header, 'data', backend, id);
+	assertJson(header, 'data', backend, id, 1);
 	const leafId = checkLeaf(data.leafId, backend, id);
 	const list = data.entries as unknown[];
 	// Fast path (entry identity trusted): a snapshot that keeps every entry object of the previous
@@ -183,11 +232,15 @@ export function prepareSnapshot(
 	let start = 0;
 	let entries: EntryRecord[];
 	let index: Map<string, number>;
-	if (trustIdentity && want.entryJson && prior && prior.refs.length <= list.length && samePrefix(list, prior.refs)) {
-		start = prior.refs.length;
-		entries = prior.entries.slice();
+	// A shorter common prefix (the leaf dropped after a context overflow) still reuses what it covers.
+	const common = trustIdentity && want.entryJson && prior ? commonPrefix(list, prior.refs) : 0;
+	if (prior && common > 0) {
+		start = common;
+		entries = prior.entries.slice(0, start);
 		entries.length = list.length;
-		index = prior.index;
+		// The prior's index may map ids past the common prefix (a dropped leaf whose id Flue may use again):
+		// only a full prefix can share it.
+		index = start === prior.refs.length && prior.index ? prior.index : indexOf(prior.entries, start);
 	} else {
 		entries = new Array(list.length);
 		index = new Map();
@@ -197,14 +250,17 @@ export function prepareSnapshot(
 		const entry: unknown = list[i];
 		checkEntryShape(entry, i, seen, backend, id);
 		if (start > 0 && (index.get(entry.id) ?? start) < start) {
-			throw new InvalidInputError(`session ${quoteId(id)}: entry id ${quoteId(entry.id)} appears twice; entry ids must be unique within a session.`, { backend, sessionId: id });
+			throw new InvalidInputError(`session ${quoteId(id)}: entry id ${quoteId(entry.id)} appears twice; entry ids must be unique within a session.`, {
+				backend,
+				sessionId: id,
+			});
 		}
 		let json = '';
 		const known = memo?.get(entry);
 		if (known && (known.json !== null || !want.entryJson) && (trustIdentity || sameTree(entry, known.shadow))) {
 			json = known.json ?? '';
 		} else {
-			assertJson(entry, `data.entries[${i}]`, backend, id);
+			assertJson(entry, `data.entries[${i}]`, backend, id, 3);
 			const text = want.entryJson ? JSON.stringify(entry) : null;
 			json = text ?? '';
 			memo?.set(entry, { shadow: trustIdentity ? null : shadowOf(entry), json: text });
@@ -220,6 +276,8 @@ export function prepareSnapshot(
 		entries,
 		full: want.full ? JSON.stringify(data) : null,
 		next: trustIdentity && want.entryJson ? { refs: list.slice(), entries, index } : undefined,
+		priorUsed: start > 0 ? prior : undefined,
+		reused: start,
 	};
 }
 
@@ -228,11 +286,27 @@ export interface PriorSnapshot {
 	/** The entry objects, as the caller passed them. */
 	refs: unknown[];
 	entries: EntryRecord[];
-	/** Entry id → position; valid for positions below `refs.length`. */
-	index: Map<string, number>;
+	/** Entry id → position, valid for positions below `refs.length`; null until a save needs it. */
+	index: Map<string, number> | null;
 }
 
-function samePrefix(list: unknown[], refs: unknown[]): boolean {
+function indexOf(records: readonly EntryRecord[], count: number): Map<string, number> {
+	const index = new Map<string, number>();
+	for (let i = 0; i < count; i++) index.set(records[i]!.id, i);
+	return index;
+}
+
+/** How many leading objects `list` and `refs` share (identity, not content). */
+function commonPrefix(list: readonly unknown[], refs: readonly unknown[]): number {
+	const n = Math.min(list.length, refs.length);
+	let i = 0;
+	while (i < n && list[i] === refs[i]) i++;
+	return i;
+}
+
+/** True when `list` starts with exactly the objects of `refs`, in order (identity, not content). */
+export function samePrefix(list: readonly unknown[], refs: readonly unknown[]): boolean {
+	if (refs.length > list.length) return false;
 	for (let i = 0; i < refs.length; i++) if (list[i] !== refs[i]) return false;
 	return true;
 }
@@ -302,7 +376,10 @@ export interface PreparedDelta {
 /** Checks a delta the same way `prepareSnapshot` checks a full snapshot. */
 export function prepareDelta(id: string, delta: unknown, backend: string): PreparedDelta {
 	if (!isPlainObject(delta)) {
-		throw new InvalidInputError(`session ${quoteId(id)}: delta is ${describe(delta)}; saveDelta() takes { upsert, remove, header }.`, { backend, sessionId: id });
+		throw new InvalidInputError(`session ${quoteId(id)}: delta is ${describe(delta)}; saveDelta() takes { upsert, remove, header }.`, {
+			backend,
+			sessionId: id,
+		});
 	}
 	const { upsert, remove, header, order } = delta as Partial<SessionDelta>;
 	if (!Array.isArray(upsert) || !Array.isArray(remove) || !isPlainObject(header)) {
@@ -311,8 +388,8 @@ export function prepareDelta(id: string, delta: unknown, backend: string): Prepa
 	if ('entries' in header) {
 		throw new InvalidInputError(`session ${quoteId(id)}: delta.header must not contain entries; put entries in upsert and remove.`, { backend, sessionId: id });
 	}
-	assertJson(header, 'delta.header', backend, id);
-	assertJson(upsert, 'delta.upsert', backend, id);
+	assertJson(header, 'delta.header', backend, id, 1);
+	assertJson(upsert, 'delta.upsert', backend, id, 2);
 	const seen = new Set<string>();
 	const records = upsert.map((entry: unknown, i: number) => {
 		checkEntryShape(entry, i, seen, backend, id);
@@ -359,14 +436,3 @@ export function utf8Length(text: string): number {
 	}
 	return bytes;
 }
-
-/** Parses stored text, naming the session when it is not JSON. */
-export function parseStored<T>(text: string, what: string, onError: (cause: unknown) => Error): T {
-	try {
-		return JSON.parse(text) as T;
-	} catch (cause) {
-		throw onError(cause);
-	}
-}
-
-export type { SessionData };

@@ -6,21 +6,46 @@
  * write is one statement list whose first statement is a guard insert. A trigger on the guard
  * table aborts the whole list when the stored revision is not the one the writer read.
  */
-import { FORMAT_VERSION, checkFormatStamp, checkIdentifier, splitUtf8 } from '../core/chunks.js';
-import { StaleRevisionError, type RawBlobSession, type RawLogSession, type StorageAdapter, type WritePlan } from '../core/engine.js';
+
 import type { PositionedEntry } from '../core/delta.js';
+import { type RawBlobSession, type RawLogSession, StaleRevisionError, type StorageAdapter, type WritePlan } from '../core/engine.js';
+import { checkFormatStamp } from '../core/format.js';
 import { utf8Length } from '../core/serialize.js';
-import { CorruptError, type FluePersistError } from '../errors.js';
+import { splitUtf8 } from '../core/utf8.js';
+import { ConfigError, CorruptError, type FluePersistError } from '../errors.js';
 import type { Layout, ListPage } from '../types.js';
+import type { SqlRow } from './client.js';
+import { checkIdentifier, quoteSqlite } from './identifiers.js';
+import {
+	BLOB_BYTES_SQL,
+	CHUNK_MARKER,
+	chunkMarker,
+	type FoundColumn,
+	layoutKey,
+	META_TABLE,
+	markerChunks,
+	STALE_REVISION_MESSAGE,
+	sqliteMigrate,
+	sqliteShapeProblem,
+	sqliteTableNames,
+	sqliteTables,
+} from './sqlite-schema.js';
 
 export interface SqlStatement {
 	sql: string;
 	params: unknown[];
 }
 
-export type SqlRow = Record<string, unknown>;
+export type { SqlRow };
 
-/** How one SQLite-family driver runs statements. */
+/**
+ * How one SQLite-family driver runs the store's statements: the one shape besides `SqlClient`
+ * (src/sql/client.ts) that runs SQL. It exists because D1 has no interactive transaction, so a
+ * batch is the only atomic unit it offers, and the store's writes are statement lists for it; on a
+ * Node SQLite connection (`SqliteConnection`, which the tools' `sqliteClient` is built on too) and
+ * in a Durable Object (`transactionSync`) a batch runs synchronously inside one transaction, so the
+ * statements of two saves running at once on one connection never interleave.
+ */
 export interface SqliteExecutor {
 	readonly backend: string;
 	/** Runs the statements in one transaction, all or nothing; returns each statement's rows. */
@@ -32,6 +57,8 @@ export interface SqliteExecutor {
 	readonly maxValueBytes: number;
 	/** Budget of bound text per statement, so a batch insert stays within request limits. */
 	readonly maxStatementBytes: number;
+	/** Why this database must not be written (known once it is open), or null; the store then never writes. */
+	readonly readOnlyReason?: string | null;
 	/** Driver-specific error mapping (for example SQLITE_TOOBIG). */
 	classifyError?(error: unknown, sessionId: string | undefined): FluePersistError | undefined;
 }
@@ -42,25 +69,9 @@ export interface SqliteLayoutOptions {
 	table: string;
 }
 
-/** The marker a blob row holds when its session is stored in chunks. */
-export const CHUNK_MARKER = '{"flue-persist:chunked":';
-const STALE = 'FLUE_PERSIST_STALE_REVISION';
-const META = 'flue_persist_meta';
-
-/** Table names a store uses, for tools (doctor, migrate) that read them directly. */
-export function sqliteTableNames(table: string) {
-	return {
-		blob: table,
-		blobChunks: `${table}_chunks`,
-		log: `${table}_log`,
-		entries: `${table}_entries`,
-		meta: META,
-	};
-}
-
 function isStale(error: unknown): boolean {
 	for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-		if (String((e as { message?: unknown }).message ?? e).includes(STALE)) return true;
+		if (String((e as { message?: unknown }).message ?? e).includes(STALE_REVISION_MESSAGE)) return true;
 	}
 	return false;
 }
@@ -69,29 +80,21 @@ function isStale(error: unknown): boolean {
 export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutOptions): StorageAdapter {
 	const backend = exec.backend;
 	const names = sqliteTableNames(checkIdentifier(options.table, 'table', backend));
-	const q = (name: string) => `"${name}"`;
+	const q = quoteSqlite;
 	const layout = options.layout;
-	const head = layout === 'blob' ? names.blob : names.log;
-	const guard = `${head}_guard`;
+	const head = names.head(layout);
+	const guard = names.guard(layout);
+	const tables = sqliteTables(options.table, layout);
+	const trigger = names.trigger(layout);
+	/** Read-only and the session tables do not exist: there is nothing stored. */
+	let absent = false;
+	/** Read-only on Flue's own blob table, which has no chunks table: no session is stored in parts. */
+	let chunkless = false;
 
-	const schema: string[] =
-		layout === 'blob'
-			? [
-					`CREATE TABLE IF NOT EXISTS ${q(names.blob)} (id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
-					`CREATE TABLE IF NOT EXISTS ${q(names.blobChunks)} (id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (id, seq))`,
-				]
-			: [
-					`CREATE TABLE IF NOT EXISTS ${q(names.log)} (id TEXT PRIMARY KEY, header TEXT NOT NULL, updated_at INTEGER NOT NULL, entry_count INTEGER NOT NULL, bytes INTEGER NOT NULL)`,
-					`CREATE TABLE IF NOT EXISTS ${q(names.entries)} (session_id TEXT NOT NULL, entry_id TEXT NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL, pos INTEGER NOT NULL, parent_id TEXT, data TEXT NOT NULL, PRIMARY KEY (session_id, entry_id, part))`,
-				];
-	schema.push(
-		`CREATE TABLE IF NOT EXISTS ${q(guard)} (session_id TEXT NOT NULL, expected INTEGER)`,
-		`CREATE TRIGGER IF NOT EXISTS ${q(`${guard}_check`)} BEFORE INSERT ON ${q(guard)} BEGIN ` +
-			`SELECT RAISE(ABORT, '${STALE}') WHERE NEW.expected IS NOT (SELECT updated_at FROM ${q(head)} WHERE id = NEW.session_id); ` +
-			`SELECT RAISE(IGNORE); END`,
-	);
-
-	const guardStatement = (plan: WritePlan): SqlStatement => ({ sql: `INSERT INTO ${q(guard)} (session_id, expected) VALUES (?, ?)`, params: [plan.id, plan.expectedRev] });
+	const guardStatement = (plan: WritePlan): SqlStatement => ({
+		sql: `INSERT INTO ${q(guard)} (session_id, expected) VALUES (?, ?)`,
+		params: [plan.id, plan.expectedRev],
+	});
 
 	/** `DELETE … WHERE key IN (…)` in statements that respect the parameter limit. */
 	function deleteIn(table: string, keyColumn: string, idColumn: string, key: string, ids: string[]): SqlStatement[] {
@@ -136,9 +139,16 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			stmts.push({ sql: upsert, params: [plan.id, full, plan.rev] });
 			return stmts;
 		}
-		const marker = `${CHUNK_MARKER}${JSON.stringify({ chunks: pieces.length, bytes: utf8Length(full) })}}`;
+		const marker = chunkMarker(pieces.length, utf8Length(full));
 		stmts.push({ sql: upsert, params: [plan.id, marker, plan.rev] });
-		stmts.push(...insertRows(names.blobChunks, ['id', 'seq', 'data'], pieces.map((p, seq) => [plan.id, seq, p]), (r) => (r[2] as string).length * 3));
+		stmts.push(
+			...insertRows(
+				names.blobChunks,
+				['id', 'seq', 'data'],
+				pieces.map((p, seq) => [plan.id, seq, p]),
+				(r) => (r[2] as string).length * 3,
+			),
+		);
 		return stmts;
 	}
 
@@ -146,7 +156,7 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		const p = plan.plan!;
 		// A header longer than one value goes into parts under the entry id '' (never a real entry id).
 		const headerParts = splitUtf8(plan.header, exec.maxValueBytes);
-		const headerValue = headerParts.length === 1 ? plan.header : `${CHUNK_MARKER}${JSON.stringify({ chunks: headerParts.length })}}`;
+		const headerValue = headerParts.length === 1 ? plan.header : chunkMarker(headerParts.length);
 		const stmts: SqlStatement[] = [
 			guardStatement(plan),
 			{
@@ -156,7 +166,7 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			{ sql: `DELETE FROM ${q(names.entries)} WHERE session_id = ? AND entry_id = ''`, params: [plan.id] },
 		];
 		const rows: unknown[][] = [];
-		if (headerParts.length > 1) headerParts.forEach((text, part) => rows.push([plan.id, '', part, headerParts.length, -1, null, text]));
+		if (headerParts.length > 1) for (const [part, text] of headerParts.entries()) rows.push([plan.id, '', part, headerParts.length, -1, null, text]);
 		let toInsert: PositionedEntry[];
 		if (p.rewrite) {
 			stmts.push({ sql: `DELETE FROM ${q(names.entries)} WHERE session_id = ?`, params: [plan.id] });
@@ -167,21 +177,34 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		}
 		for (const e of toInsert) {
 			const parts = splitUtf8(e.json, exec.maxValueBytes);
-			parts.forEach((text, part) => rows.push([plan.id, e.id, part, parts.length, e.pos, e.parentId, text]));
+			for (const [part, text] of parts.entries()) rows.push([plan.id, e.id, part, parts.length, e.pos, e.parentId, text]);
 		}
 		stmts.push(...insertRows(names.entries, ['session_id', 'entry_id', 'part', 'parts', 'pos', 'parent_id', 'data'], rows, (r) => (r[6] as string).length * 3));
 		return stmts;
 	}
 
+	/** A read-only store refuses a write before any I/O, with the reason the executor gave. */
+	function refuseReadOnly(id: string): void {
+		if (exec.readOnlyReason) {
+			throw new ConfigError(`session ${JSON.stringify(id)} was not changed: ${exec.readOnlyReason}, so this store only loads and lists. Nothing was written.`, {
+				backend,
+				sessionId: id,
+			});
+		}
+	}
+
 	function corrupt(id: string, detail: string): CorruptError {
-		return new CorruptError(`session ${JSON.stringify(id)}: ${detail}. Nothing was changed. Run \`flue-persist doctor\` to find and repair the damage.`, { backend, sessionId: id });
+		return new CorruptError(`session ${JSON.stringify(id)}: ${detail}. Nothing was changed. Run \`flue-persist doctor\` to find and repair the damage.`, {
+			backend,
+			sessionId: id,
+		});
 	}
 
 	async function readBlob(id: string): Promise<RawBlobSession | null> {
-		const [rows, chunks] = await exec.batch(
+		const [rows, chunks = []] = await exec.batch(
 			[
 				{ sql: `SELECT data, updated_at FROM ${q(names.blob)} WHERE id = ?`, params: [id] },
-				{ sql: `SELECT seq, data FROM ${q(names.blobChunks)} WHERE id = ? ORDER BY seq`, params: [id] },
+				...(chunkless ? [] : [{ sql: `SELECT seq, data FROM ${q(names.blobChunks)} WHERE id = ? ORDER BY seq`, params: [id] }]),
 			],
 			'read',
 		);
@@ -190,12 +213,8 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		const data = String(row.data);
 		const rev = Number(row.updated_at);
 		if (!data.startsWith(CHUNK_MARKER)) return { rev, full: data };
-		let count: number;
-		try {
-			count = (JSON.parse(data) as { 'flue-persist:chunked': { chunks: number } })['flue-persist:chunked'].chunks;
-		} catch {
-			throw corrupt(id, `the chunk marker in table ${names.blob} is damaged`);
-		}
+		const count = markerChunks(data);
+		if (count === null) throw corrupt(id, `the chunk marker in table ${names.blob} is damaged`);
 		const parts = chunks!;
 		if (parts.length !== count || parts.some((c, i) => Number(c.seq) !== i)) {
 			throw corrupt(id, `table ${names.blobChunks} holds ${parts.length} of the ${count} chunks of this session`);
@@ -247,18 +266,49 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		backend,
 		layout,
 		async init() {
-			// Read first and write only what is missing, so a read-only database can still be read.
-			const objects = [META, ...(layout === 'blob' ? [names.blob, names.blobChunks] : [names.log, names.entries]), guard, `${guard}_check`];
-			const layoutKey = `layout:${options.table}:${layout}`;
-			const [present] = await exec.batch(
-				[{ sql: `SELECT name FROM sqlite_master WHERE name IN (${objects.map(() => '?').join(', ')})`, params: objects }],
+			// Read first and write only what is missing, so a read-only database can still be read; and
+			// check the shape of every table found under the store's names before anything else, so a
+			// store never reads, writes or deletes in an application's table that happens to share a name.
+			const objects = [...tables.map((t) => t.name), trigger];
+			const marks = objects.map(() => '?').join(', ');
+			const [present, columns] = await exec.batch(
+				[
+					{ sql: `SELECT name, type, tbl_name FROM sqlite_master WHERE name IN (${marks})`, params: objects },
+					{
+						sql: `SELECT m.name AS tbl, p.name AS name, p.type AS type, p.pk AS pk FROM sqlite_master AS m, pragma_table_info(m.name) AS p WHERE m.type = 'table' AND m.name IN (${marks}) ORDER BY m.name, p.cid`,
+						params: objects,
+					},
+				],
 				'read',
 			);
-			const have = new Set(present!.map((r) => String(r.name)));
+			const kinds = new Map(present!.map((r) => [String(r.name), { type: String(r.type), on: String(r.tbl_name) }]));
+			const found = new Map<string, FoundColumn[]>();
+			for (const r of columns!) {
+				const list = found.get(String(r.tbl)) ?? [];
+				list.push({ name: String(r.name), type: String(r.type ?? ''), pk: Number(r.pk) });
+				found.set(String(r.tbl), list);
+			}
+			const refuse = (detail: string) =>
+				new ConfigError(
+					`${detail}. It is not a table this store made, so nothing was read or written. Point the store at another table with the table option, or rename the other table.`,
+					{ backend },
+				);
+			for (const spec of tables) {
+				const kind = kinds.get(spec.name);
+				if (!kind) continue;
+				if (kind.type !== 'table') throw refuse(`${spec.name} is a ${kind.type}, where flue-persist keeps a table`);
+				const problem = sqliteShapeProblem(spec, found.get(spec.name) ?? []);
+				if (problem) throw refuse(problem);
+			}
+			const t = kinds.get(trigger);
+			if (t && (t.type !== 'trigger' || t.on !== guard))
+				throw refuse(`${trigger} is a ${t.type} on ${t.on}, where flue-persist keeps its revision trigger on ${guard}`);
+			const have = new Set(kinds.keys());
+			const key = layoutKey(options.table, layout);
 			let stamped = false;
 			let layoutKnown = false;
-			if (have.has(META)) {
-				const [stamp] = await exec.batch([{ sql: `SELECT key, value FROM ${META} WHERE key IN ('format_version', ?)`, params: [layoutKey] }], 'read');
+			if (have.has(META_TABLE)) {
+				const [stamp] = await exec.batch([{ sql: `SELECT key, value FROM ${q(META_TABLE)} WHERE key IN ('format_version', ?)`, params: [key] }], 'read');
 				for (const row of stamp!) {
 					if (row.key === 'format_version') {
 						checkFormatStamp(String(row.value), backend);
@@ -266,19 +316,17 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 					} else layoutKnown = true;
 				}
 			}
+			if (exec.readOnlyReason) {
+				absent = !(layout === 'blob' ? have.has(names.blob) : have.has(names.log) && have.has(names.entries));
+				chunkless = layout === 'blob' && !have.has(names.blobChunks);
+				return;
+			}
 			if (stamped && layoutKnown && objects.every((o) => have.has(o))) return;
-			await exec.batch(
-				[
-					{ sql: `CREATE TABLE IF NOT EXISTS ${META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`, params: [] },
-					...schema.map((sql) => ({ sql, params: [] })),
-					{ sql: `INSERT OR IGNORE INTO ${META} (key, value) VALUES ('format_version', ?)`, params: [String(FORMAT_VERSION)] },
-					{ sql: `INSERT OR REPLACE INTO ${META} (key, value) VALUES (?, ?)`, params: [layoutKey, 'present'] },
-				],
-				'write',
-			);
+			await exec.batch(sqliteMigrate(options.table, layout), 'write');
 		},
-		read: layout === 'blob' ? readBlob : readLog,
+		read: (id) => (absent ? Promise.resolve(null) : layout === 'blob' ? readBlob(id) : readLog(id)),
 		async write(plan) {
+			refuseReadOnly(plan.id);
 			try {
 				await exec.batch(layout === 'blob' ? blobWrite(plan) : logWrite(plan), 'write');
 			} catch (error) {
@@ -287,6 +335,7 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			}
 		},
 		async remove(id) {
+			refuseReadOnly(id);
 			const stmts: SqlStatement[] =
 				layout === 'blob'
 					? [
@@ -300,10 +349,8 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			await exec.batch(stmts, 'write');
 		},
 		async list({ prefix, limit, cursor }): Promise<ListPage> {
-			const size =
-				layout === 'blob'
-					? `CASE WHEN substr(data, 1, ${CHUNK_MARKER.length}) = '${CHUNK_MARKER}' THEN json_extract(data, '$."flue-persist:chunked".bytes') ELSE length(CAST(data AS BLOB)) END`
-					: 'bytes';
+			if (absent) return { sessions: [], cursor: null };
+			const size = layout === 'blob' ? BLOB_BYTES_SQL : 'bytes';
 			const [rows] = await exec.batch(
 				[
 					{

@@ -1,11 +1,14 @@
 /**
- * `doctor` run from the studio: the same `runDoctor` as `flue-persist doctor`, never with `fix`,
- * in the background (it reads every row of the table, which takes a while on a large database),
- * one run at a time, its findings kept by session until the next run.
+ * `doctor` run from the studio, on a session store's database or a Flue 2 one: the same checks as
+ * `flue-persist doctor`, never with `fix`, in the background (they read every row, which takes a
+ * while on a large database), one run at a time, the findings kept by session (or instance) until
+ * the next run.
  */
-import type { Layout } from '../types.js';
-import { runDoctor, type DoctorResult, type Problem } from '../tools/doctor.js';
+
+import { runDoctor } from '../tools/doctor.js';
 import type { RawSql } from '../tools/raw-sql.js';
+import type { Layout } from '../types.js';
+import type { DoctorStatus, ProblemView } from './api-types.js';
 
 /** The database doctor reads, as the studio was opened on it. */
 export interface DoctorTarget {
@@ -17,35 +20,27 @@ export interface DoctorTarget {
 	layout?: Layout;
 }
 
-/** Where a run stands, as the page shows it. */
-export interface DoctorStatus {
-	/** `unavailable`: the studio has no raw access to the database (a store without SQL under it). */
-	state: 'unavailable' | 'idle' | 'running' | 'done' | 'failed';
-	/** Sessions checked so far, and how many there are (null until counted). */
-	done: number;
-	total: number | null;
-	startedAt: string | null;
-	finishedAt: string | null;
-	checked: DoctorResult['checked'];
-	/** Every problem found, and the sessions they belong to. */
-	problems: number;
-	sessions: number;
-	/** Damage to the database as a whole (the format stamp), not to one session. */
-	database: Problem[];
-	incomplete: string | null;
-	error: string | null;
+export type { DoctorStatus };
+
+/** What a run is handed: the stop flag to poll, and where to count what it checks. */
+export interface DoctorRunHooks {
+	stopped(): boolean;
+	progress: { start(total: number): void; tick(): void };
 }
 
-/** One doctor run at a time over one database. */
+/** One doctor run: every problem found, the tables checked (session stores), and why not everything was checked. */
+export type DoctorRun = (hooks: DoctorRunHooks) => Promise<{ problems: ProblemView[]; checked?: DoctorStatus['checked']; incomplete: string | null }>;
+
+/** One doctor run at a time over one database; without a run (no SQL under the store), `unavailable`. */
 export class DoctorJob {
 	private status: DoctorStatus;
-	private bySession = new Map<string, Problem[]>();
+	private bySession = new Map<string, ProblemView[]>();
 	private running: Promise<void> | null = null;
 	private stopped = false;
 
-	constructor(private readonly target: DoctorTarget | null) {
+	constructor(private readonly run: DoctorRun | null) {
 		this.status = {
-			state: target ? 'idle' : 'unavailable',
+			state: run ? 'idle' : 'unavailable',
 			done: 0,
 			total: null,
 			startedAt: null,
@@ -64,30 +59,38 @@ export class DoctorJob {
 		return { ...this.status, database: [...this.status.database], checked: [...this.status.checked] };
 	}
 
-	/** The problems of one session found by the last run. */
-	problemsOf(id: string): Problem[] {
+	/** The problems of one session (or instance) found by the last run. */
+	problemsOf(id: string): ProblemView[] {
 		return this.bySession.get(id) ?? [];
 	}
 
 	/** Starts a run unless one is running, and returns where it stands. */
 	start(): DoctorStatus {
-		if (!this.target || this.running || this.stopped) return this.current();
-		const target = this.target;
-		this.status = { ...this.status, state: 'running', done: 0, total: null, startedAt: new Date().toISOString(), finishedAt: null, error: null, incomplete: null };
+		if (!this.run || this.running || this.stopped) return this.current();
+		const run = this.run;
+		this.status = {
+			...this.status,
+			state: 'running',
+			done: 0,
+			total: null,
+			startedAt: new Date().toISOString(),
+			finishedAt: null,
+			error: null,
+			incomplete: null,
+		};
 		this.running = (async () => {
 			try {
-				const result = await runDoctor(target.raw, target.where, {
-					fix: false,
-					table: target.table,
-					layout: target.layout,
+				const result = await run({
 					stopped: () => this.stopped,
 					progress: {
-						start: (total) => void (this.status.total = total),
+						start: (total) => {
+							this.status.total = total;
+						},
 						tick: () => void this.status.done++,
 					},
 				});
-				const bySession = new Map<string, Problem[]>();
-				const database: Problem[] = [];
+				const bySession = new Map<string, ProblemView[]>();
+				const database: ProblemView[] = [];
 				for (const p of result.problems) {
 					if (p.sessionId === null) database.push(p);
 					else bySession.set(p.sessionId, [...(bySession.get(p.sessionId) ?? []), p]);
@@ -97,7 +100,7 @@ export class DoctorJob {
 					...this.status,
 					state: 'done',
 					finishedAt: new Date().toISOString(),
-					checked: result.checked,
+					checked: result.checked ?? [],
 					problems: result.problems.length,
 					sessions: bySession.size,
 					database,
@@ -112,9 +115,14 @@ export class DoctorJob {
 		return this.current();
 	}
 
-	/** Asks a run in progress to stop between pages, and waits for it. */
+	/** Asks a run in progress to stop between sessions (or instances), and waits for it. */
 	async stop(): Promise<void> {
 		this.stopped = true;
 		await this.running;
 	}
+}
+
+/** Doctor on the database under a session store; `unavailable` without one. */
+export function sessionDoctorJob(target: DoctorTarget | null): DoctorJob {
+	return new DoctorJob(target && ((hooks) => runDoctor(target.raw, target.where, { fix: false, table: target.table, layout: target.layout, ...hooks })));
 }

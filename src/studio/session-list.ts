@@ -128,7 +128,13 @@ export class SessionLister {
 		let state: IdCursor = { c: null, a: null, s: 0 };
 		if (query.cursor !== null) {
 			const decoded = decode<IdCursor>(query.cursor);
-			if (!decoded || (decoded.c !== null && typeof decoded.c !== 'string') || (decoded.a !== null && typeof decoded.a !== 'string') || !Number.isInteger(decoded.s)) throw new BadCursorError();
+			if (
+				!decoded ||
+				(decoded.c !== null && typeof decoded.c !== 'string') ||
+				(decoded.a !== null && typeof decoded.a !== 'string') ||
+				!Number.isInteger(decoded.s)
+			)
+				throw new BadCursorError();
 			state = decoded;
 		}
 		const match = this.matcher(query);

@@ -1,19 +1,35 @@
 /**
  * A session turned into what the studio page draws: the tree as a flat list of rows (so that
- * neither the server nor the page recurses on a deep or branchy session), the leaf path, the
- * history a compaction summarized, tool calls folded with their results, texts cut to a preview,
- * and the size of the session entry by entry.
+ * neither the server nor the page recurses on a deep or branchy session), handed out a page at a
+ * time, the leaf path, the history a compaction summarized, tool calls folded with their results,
+ * texts cut to a preview, and the size of the session entry by entry.
  *
  * The tree itself (parents, the leaf path, which tool result is folded into which call, the drawing
- * order, the counts) is the one `flue-persist show` draws, from src/tools/session-tree.ts; what is
- * here is only what the page adds to it.
+ * order, the forks too deep to draw, the counts) is the one `flue-persist show` draws, from
+ * src/tools/session-tree.ts; what is here is only what the page adds to it.
  */
-import type { Problem } from '../tools/doctor-types.js';
-import { checkSessionData } from '../tools/doctor-session.js';
-import { buildSessionTree, contentText, countLines, formatArgs, messageOf, roleOf, summaryOf, toolCallsOf, treeStats, walkSessionTree, type SessionStats } from '../tools/session-tree.js';
+
+import { checkSessionShape } from '../tools/doctor-session.js';
+import {
+	buildSessionTree,
+	contentText,
+	countLines,
+	cutText,
+	formatArgs,
+	MAX_FORK_DEPTH,
+	messageOf,
+	roleOf,
+	type SessionTree,
+	summaryOf,
+	toolCallsOf,
+	treeStats,
+	walkSessionTree,
+} from '../tools/session-tree.js';
 import type { SessionData, SessionEntry } from '../types.js';
+import type { BranchStart, EntryRow, Growth, Preview, ProblemView, RowPage, SessionView, ToolCallView, TreeRow } from './api-types.js';
 
 export { contentText } from '../tools/session-tree.js';
+export type { BranchStart, CollapsedRow, EntryRow, ForkRow, Growth, Preview, SessionView, ToolCallView, TreeRow } from './api-types.js';
 
 /** How much of each text the first response carries; the page asks for the rest on demand. */
 export interface PreviewLimits {
@@ -26,106 +42,8 @@ export interface PreviewLimits {
 /** The default preview sizes: a screenful per entry. */
 export const DEFAULT_PREVIEW: PreviewLimits = { text: 1200, args: 300 };
 
-/** A text cut to its preview length. */
-export interface Preview {
-	text: string;
-	/** The full text is longer than `text`. */
-	truncated: boolean;
-	/** Characters in the full text. */
-	length: number;
-}
-
-/** A tool call with the result folded into it. */
-export interface ToolCallView {
-	callId: string;
-	name: string;
-	args: Preview;
-	/** The result entry when it follows the call directly; null when it is elsewhere or missing. */
-	result: { index: number; id: string; text: Preview; isError: boolean; lines: number; bytes: number } | null;
-}
-
-/** One entry of the tree, in the order the page draws them. */
-export interface EntryRow {
-	kind: 'entry';
-	/** Forks this row sits inside (0 on the trunk). */
-	depth: number;
-	/** Set on the first row of a branch: which branch of its fork it starts. */
-	branch?: BranchStart;
-	/** Position in `entries`, which is how `/api/entry` finds it again. */
-	index: number;
-	id: string;
-	parentId: string | null;
-	type: string;
-	timestamp: string | null;
-	/** `message` entries: user, assistant, toolResult, or whatever role a later Flue adds. */
-	role: string | null;
-	text: Preview | null;
-	thinking: Preview | null;
-	error: string | null;
-	toolCalls: ToolCallView[];
-	/** Ids of tool result entries drawn inside this row's tool calls. */
-	folded: string[];
-	compaction: { tokensBefore: number | null; firstKeptEntryId: string | null } | null;
-	branchSummary: { fromId: string | null } | null;
-	/** Unknown entry types: the entry as compact JSON, cut. */
-	json: Preview | null;
-	/** UTF-8 bytes of this entry's JSON, folded results not included. */
-	bytes: number;
-	onPath: boolean;
-	leaf: boolean;
-	/** On the path to a compaction, before the entry it keeps: the model sees only its summary. */
-	summarized: boolean;
-	/** Drawn after the tree because it is reachable from no root (a cycle of parent links). */
-	unreachable: boolean;
-}
-
-/** The first row of a branch names the branch. */
-export interface BranchStart {
-	/** 1-based position among the fork's branches. */
-	number: number;
-	of: number;
-	onPath: boolean;
-	/** Entries in the branch, the start included. */
-	entries: number;
-}
-
-/** An entry with several children (or a session with several roots): the branches follow. */
-export interface ForkRow {
-	kind: 'fork';
-	depth: number;
-	/** The entry the branches grow from; null for several roots. */
-	from: string | null;
-	branches: number;
-}
-
-/** A row of the tree. */
-export type TreeRow = EntryRow | ForkRow;
-
-/** How the session grew: cumulative JSON bytes, entry by entry, in stored order. */
-export interface Growth {
-	/** Bytes of the session without its entries (version, leaf, metadata, times). */
-	headerBytes: number;
-	/** `headerBytes` plus every entry. */
-	totalBytes: number;
-	entries: number;
-	/** `[entry number (1-based), bytes so far]`, thinned to at most a few hundred points. */
-	points: Array<[number, number]>;
-	/** Entry numbers (1-based) of compactions. */
-	compactions: number[];
-	/** The largest entries, largest first. */
-	largest: Array<{ index: number; id: string; bytes: number }>;
-}
-
-/** Everything the page shows about a session. */
-export interface SessionView {
-	id: string;
-	stats: SessionStats;
-	header: { version: unknown; createdAt: unknown; updatedAt: unknown; metadata: Preview | null; extraFields: string[] };
-	rows: TreeRow[];
-	growth: Growth;
-	/** Damage visible in the loaded data itself (the checks doctor runs on every session). */
-	problems: Problem[];
-}
+/** Rows in one page of the tree: enough to fill a screen several times, little enough to draw at once. */
+export const ROW_PAGE = 300;
 
 type Json = Record<string, unknown>;
 
@@ -137,10 +55,7 @@ const MAX_POINTS = 400;
 /** Cuts a text to `max` characters, never between the two halves of a surrogate pair. */
 export function preview(text: string, max: number): Preview {
 	if (text.length <= max) return { text, truncated: false, length: text.length };
-	let end = max;
-	const code = text.charCodeAt(end - 1);
-	if (code >= 0xd800 && code <= 0xdbff) end--;
-	return { text: text.slice(0, end), truncated: true, length: text.length };
+	return { text: cutText(text, max), truncated: true, length: text.length };
 }
 
 function thinkingText(content: unknown): string {
@@ -155,15 +70,10 @@ function thinkingText(content: unknown): string {
 
 const utf8Bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 
-/** Builds the view of a loaded session. `tables` names where doctor would report damage. */
-export function buildSessionView(id: string, data: SessionData, options: { preview?: PreviewLimits; tables?: { header: string; entries: string } } = {}): SessionView {
-	const limits = options.preview ?? DEFAULT_PREVIEW;
-	const tree = buildSessionTree(data);
+/** History a compaction replaced: the ancestors of the entry it keeps, when that entry is on its path. */
+function summarizedEntries(tree: SessionTree): Uint8Array {
 	const { entries, nodes, byId } = tree;
-	const stats = treeStats(tree);
-
-	// History a compaction replaced: its ancestors above the entry it keeps.
-	const summarized = new Set<number>();
+	const summarized = new Uint8Array(entries.length);
 	entries.forEach((e, c) => {
 		if (e?.type !== 'compaction') return;
 		const kept = (e as { firstKeptEntryId?: unknown }).firstKeptEntryId;
@@ -180,146 +90,268 @@ export function buildSessionView(id: string, data: SessionData, options: { previ
 		}
 		if (!found) return;
 		// An ancestor already marked has its own ancestors marked: stop there.
-		for (let i = nodes[keptIndex]!.parent; i !== null && !summarized.has(i); i = nodes[i]!.parent) summarized.add(i);
+		for (let i = nodes[keptIndex]!.parent; i !== null && !summarized[i]; i = nodes[i]!.parent) summarized[i] = 1;
 	});
+	return summarized;
+}
 
-	const sizes = entries.map((e) => utf8Bytes(e));
+/** Where a row of the tree goes, before its content is filled in (only for the page asked for). */
+type Placement =
+	| { kind: 'entry'; index: number; depth: number; branch?: BranchStart; unreachable: boolean }
+	| { kind: 'fork'; depth: number; from: number | null; branches: number }
+	| { kind: 'collapsed'; index: number; depth: number; branch?: BranchStart };
 
-	// Subtree sizes, for the branch headers; children always come after their parent in a
-	// depth-first order, so summing that order backwards adds each subtree before its parent.
-	const order: number[] = [];
-	{
-		const reached = new Set<number>();
-		const stack = [...tree.roots].reverse();
-		while (stack.length > 0) {
-			const i = stack.pop()!;
-			if (reached.has(i)) continue;
-			reached.add(i);
-			order.push(i);
-			for (let k = nodes[i]!.children.length - 1; k >= 0; k--) stack.push(nodes[i]!.children[k]!);
-		}
-	}
-	const subtree = new Array<number>(nodes.length).fill(1);
-	for (let k = order.length - 1; k >= 0; k--) {
-		const i = order[k]!;
-		const p = nodes[i]!.parent;
-		if (p !== null) subtree[p]! += subtree[i]!;
-	}
-
-	const entryRow = (index: number, depth: number, branch: BranchStart | undefined, unreachable: boolean): EntryRow => {
-		const e = entries[index] as SessionEntry & Json;
-		const message = messageOf(e);
-		const row: EntryRow = {
-			kind: 'entry',
-			depth,
-			index,
-			id: String(e?.id ?? '?'),
-			parentId: typeof e?.parentId === 'string' ? e.parentId : null,
-			type: String(e?.type ?? 'entry'),
-			timestamp: typeof e?.timestamp === 'string' ? e.timestamp : null,
-			role: message ? roleOf(message) : null,
-			text: null,
-			thinking: null,
-			error: null,
-			toolCalls: [],
-			folded: [],
-			compaction: null,
-			branchSummary: null,
-			json: null,
-			bytes: sizes[index]!,
-			onPath: tree.onPath.has(index),
-			leaf: index === tree.leafIndex,
-			summarized: summarized.has(index),
-			unreachable,
-		};
-		if (branch) row.branch = branch;
-		if (e?.type === 'compaction') {
-			row.compaction = {
-				tokensBefore: typeof e.tokensBefore === 'number' ? e.tokensBefore : null,
-				firstKeptEntryId: typeof e.firstKeptEntryId === 'string' ? e.firstKeptEntryId : null,
-			};
-			row.text = preview(summaryOf(e), limits.text);
-		} else if (e?.type === 'branch_summary') {
-			row.branchSummary = { fromId: typeof e.fromId === 'string' ? e.fromId : null };
-			row.text = preview(summaryOf(e), limits.text);
-		} else if (message) {
-			row.text = preview(contentText(message.content), limits.text);
-			const thinking = thinkingText(message.content);
-			if (thinking !== '') row.thinking = preview(thinking, limits.text);
-			if (message.stopReason === 'error' && typeof message.errorMessage === 'string') row.error = message.errorMessage;
-			if (message.role === 'toolResult' && message.isError === true) row.error = 'the tool reported an error';
-			const found = tree.results.get(index);
-			for (const call of toolCallsOf(message)) {
-				const r = found?.get(call.id);
-				let result: ToolCallView['result'] = null;
-				if (r !== undefined) {
-					const m = messageOf(entries[r])!;
-					const text = contentText(m.content);
-					result = { index: r, id: String(entries[r]!.id), text: preview(text, limits.text), isError: m.isError === true, lines: countLines(text), bytes: sizes[r]! };
-					row.folded.push(result.id);
-				}
-				row.toolCalls.push({ callId: call.id, name: call.name, args: preview(formatArgs(call.args), limits.args), result });
-			}
-		} else {
-			row.json = preview(JSON.stringify(e) ?? String(e), limits.text);
-		}
-		return row;
-	};
-
-	const rows: TreeRow[] = [];
+/** The drawing order of the whole tree, or of the branch at `from`: where each row goes. */
+function placeRows(tree: SessionTree, from: number | null): Placement[] {
+	const placements: Placement[] = [];
 	type Place = { depth: number; branch?: BranchStart };
 	walkSessionTree<Place>(
 		tree,
 		{ depth: 0 },
 		{
-			children: (children, { depth }, from) => {
+			children: (children, { depth }, parent) => {
 				if (children.length === 1) return [{ depth }];
-				rows.push({ kind: 'fork', depth, from: from === null ? null : String(entries[from]?.id ?? '?'), branches: children.length });
+				placements.push({ kind: 'fork', depth, from: parent, branches: children.length });
 				// A branch is on the path when its first entry is: the path runs through one child only.
-				return children.map((child, k) => ({ depth: depth + 1, branch: { number: k + 1, of: children.length, onPath: tree.onPath.has(child), entries: subtree[child]! } }));
+				return children.map((child, k) => ({
+					depth: depth + 1,
+					branch: { number: k + 1, of: children.length, onPath: tree.onPath.has(child), entries: tree.subtreeSize[child]! },
+				}));
 			},
 			// A folded result is an only child, so it never starts a branch and loses no branch header.
-			entry: (index, { depth, branch }, unreachable) => {
-				rows.push(entryRow(index, depth, branch, unreachable));
-			},
+			entry: (index, { depth, branch }, unreachable) => void placements.push({ kind: 'entry', index, depth, branch, unreachable }),
+			collapsed: (index, { depth, branch }) => void placements.push({ kind: 'collapsed', index, depth, branch }),
 		},
+		from === null ? {} : { from },
 	);
+	return placements;
+}
 
+/** What every row of one session needs: the tree, the sizes, what is summarized, the preview sizes. */
+interface RowContext {
+	tree: SessionTree;
+	sizes: number[];
+	summarized: Uint8Array;
+	limits: PreviewLimits;
+}
+
+/** The tool calls of an assistant message, each with the result folded into it. */
+function toolCallViews(ctx: RowContext, index: number, message: Json, row: EntryRow): void {
+	const { tree, sizes, limits } = ctx;
+	const found = tree.results.get(index);
+	for (const call of toolCallsOf(message)) {
+		const r = found?.get(call.id);
+		let result: ToolCallView['result'] = null;
+		if (r !== undefined) {
+			const m = messageOf(tree.entries[r])!;
+			const text = contentText(m.content);
+			result = {
+				index: r,
+				id: String(tree.entries[r]!.id),
+				text: preview(text, limits.text),
+				isError: m.isError === true,
+				lines: countLines(text),
+				bytes: sizes[r]!,
+			};
+			row.folded.push(result.id);
+		}
+		row.toolCalls.push({ callId: call.id, name: call.name, args: preview(formatArgs(call.args), limits.args), result });
+	}
+}
+
+/** One entry as a row, its texts cut to previews. */
+function entryRow(ctx: RowContext, p: Extract<Placement, { kind: 'entry' }>): EntryRow {
+	const { tree, limits } = ctx;
+	const e = tree.entries[p.index] as SessionEntry & Json;
+	const message = messageOf(e);
+	const row: EntryRow = {
+		kind: 'entry',
+		depth: p.depth,
+		index: p.index,
+		id: String(e?.id ?? '?'),
+		parentId: typeof e?.parentId === 'string' ? e.parentId : null,
+		type: String(e?.type ?? 'entry'),
+		timestamp: typeof e?.timestamp === 'string' ? e.timestamp : null,
+		role: message ? roleOf(message) : null,
+		text: null,
+		thinking: null,
+		error: null,
+		toolCalls: [],
+		folded: [],
+		compaction: null,
+		branchSummary: null,
+		json: null,
+		bytes: ctx.sizes[p.index]!,
+		onPath: tree.onPath.has(p.index),
+		leaf: p.index === tree.leafIndex,
+		summarized: ctx.summarized[p.index] === 1,
+		unreachable: p.unreachable,
+	};
+	if (p.branch) row.branch = p.branch;
+	if (e?.type === 'compaction') {
+		row.compaction = {
+			tokensBefore: typeof e.tokensBefore === 'number' ? e.tokensBefore : null,
+			firstKeptEntryId: typeof e.firstKeptEntryId === 'string' ? e.firstKeptEntryId : null,
+		};
+		row.text = preview(summaryOf(e), limits.text);
+	} else if (e?.type === 'branch_summary') {
+		row.branchSummary = { fromId: typeof e.fromId === 'string' ? e.fromId : null };
+		row.text = preview(summaryOf(e), limits.text);
+	} else if (message) {
+		row.text = preview(contentText(message.content), limits.text);
+		const thinking = thinkingText(message.content);
+		if (thinking !== '') row.thinking = preview(thinking, limits.text);
+		if (message.stopReason === 'error' && typeof message.errorMessage === 'string') row.error = message.errorMessage;
+		if (message.role === 'toolResult' && message.isError === true) row.error = 'the tool reported an error';
+		toolCallViews(ctx, p.index, message, row);
+	} else {
+		row.json = preview(JSON.stringify(e) ?? String(e), limits.text);
+	}
+	return row;
+}
+
+function toRow(ctx: RowContext, p: Placement): TreeRow {
+	if (p.kind === 'entry') return entryRow(ctx, p);
+	const idOf = (i: number) => String(ctx.tree.entries[i]?.id ?? '?');
+	if (p.kind === 'fork') return { kind: 'fork', depth: p.depth, from: p.from === null ? null : idOf(p.from), branches: p.branches };
+	const row: TreeRow = {
+		kind: 'collapsed',
+		depth: p.depth,
+		index: p.index,
+		id: idOf(p.index),
+		entries: ctx.tree.subtreeSize[p.index]!,
+		onPath: ctx.tree.onPath.has(p.index),
+	};
+	if (p.branch) row.branch = p.branch;
+	return row;
+}
+
+/** The size of the session entry by entry, thinned for a chart, and its largest entries. */
+function growthOf(data: SessionData, tree: SessionTree, sizes: number[]): Growth {
 	const { entries: _entries, ...rest } = data as SessionData & Json;
 	const headerBytes = utf8Bytes(rest);
 	let cumulative = headerBytes;
 	const points: Array<[number, number]> = [[0, headerBytes]];
-	const step = Math.max(1, Math.ceil(entries.length / MAX_POINTS));
+	const step = Math.max(1, Math.ceil(tree.entries.length / MAX_POINTS));
 	const compactions: number[] = [];
-	entries.forEach((e, i) => {
+	tree.entries.forEach((e, i) => {
 		cumulative += sizes[i]!;
-		if ((i + 1) % step === 0 || i === entries.length - 1) points.push([i + 1, cumulative]);
+		if ((i + 1) % step === 0 || i === tree.entries.length - 1) points.push([i + 1, cumulative]);
 		if (e?.type === 'compaction') compactions.push(i + 1);
 	});
-	const largest = sizes
-		.map((bytes, index) => ({ index, id: String(entries[index]?.id ?? '?'), bytes }))
-		.sort((a, b) => b.bytes - a.bytes || a.index - b.index)
-		.slice(0, 5);
+	const largest: Growth['largest'] = [];
+	sizes.forEach((bytes, index) => {
+		// Five kept in order as they come: sorting 100,000 sizes for five of them would cost more.
+		if (largest.length === 5 && bytes <= largest[4]!.bytes) return;
+		largest.push({ index, id: String(tree.entries[index]?.id ?? '?'), bytes });
+		largest.sort((a, b) => b.bytes - a.bytes || a.index - b.index);
+		if (largest.length > 5) largest.pop();
+	});
+	return { headerBytes, totalBytes: cumulative, entries: tree.entries.length, points, compactions, largest };
+}
 
-	const metadata = asObject(data.metadata);
-	const problems: Problem[] = [];
-	checkSessionData(id, data, options.tables ?? { header: 'session', entries: 'session' }, (p) => {
+/** Entries up the leaf's path that "go to the leaf" draws when the leaf is not drawn yet. */
+const LEAF_TAIL = 50;
+
+/** The ancestor `LEAF_TAIL` entries up the leaf's path (or its root), and how many entries that is. */
+function leafTailOf(tree: SessionTree): SessionView['leafTail'] {
+	if (tree.leafIndex === undefined) return null;
+	let from = tree.leafIndex;
+	let entries = 1;
+	const seen = new Set<number>([from]);
+	for (let p = tree.nodes[from]!.parent; p !== null && entries < LEAF_TAIL && !seen.has(p); p = tree.nodes[p]!.parent) {
+		seen.add(p);
+		from = p;
+		entries++;
+	}
+	return { from, entries };
+}
+
+/** The checks doctor runs on every session, on the loaded data. */
+function problemsOf(id: string, data: SessionData, tables: { header: string; entries: string }): ProblemView[] {
+	const problems: ProblemView[] = [];
+	checkSessionShape(id, data, tables, (p) => {
 		const { repair: _repair, ...problem } = p;
 		problems.push(problem);
 	});
+	return problems;
+}
 
+/** The header fields of a session, the metadata cut to a preview. */
+function headerOf(data: SessionData, limits: PreviewLimits): SessionView['header'] {
+	const metadata = asObject(data.metadata);
 	return {
-		id,
-		stats,
-		header: {
-			version: data.version,
-			createdAt: data.createdAt,
-			updatedAt: data.updatedAt,
-			metadata: metadata && Object.keys(metadata).length > 0 ? preview(JSON.stringify(metadata), limits.text) : null,
-			extraFields: Object.keys(data).filter((k) => !KNOWN_HEADER.has(k)),
-		},
-		rows,
-		growth: { headerBytes, totalBytes: cumulative, entries: entries.length, points, compactions, largest },
-		problems,
+		version: data.version,
+		createdAt: data.createdAt,
+		updatedAt: data.updatedAt,
+		metadata: metadata && Object.keys(metadata).length > 0 ? preview(JSON.stringify(metadata), limits.text) : null,
+		extraFields: Object.keys(data).filter((k) => !KNOWN_HEADER.has(k)),
 	};
+}
+
+/** Options of a session view. */
+export interface ViewOptions {
+	preview?: PreviewLimits;
+	/** Where doctor would report damage. */
+	tables?: { header: string; entries: string };
+	/** Rows in the first page of the tree. Default `ROW_PAGE`. */
+	rows?: number;
+	/** Identifies this revision of the session in row pages. Default: its `updatedAt`. */
+	rev?: string;
+}
+
+/**
+ * A loaded session, laid out once, from which the page's view and any page of its rows are cut.
+ * The studio keeps a few of these, so that paging through a large tree does not load it again.
+ */
+export class SessionLayout {
+	readonly rev: string;
+	private readonly ctx: RowContext;
+	private readonly placements = new Map<number | null, Placement[]>();
+
+	constructor(
+		readonly id: string,
+		private readonly data: SessionData,
+		private readonly options: ViewOptions = {},
+	) {
+		const tree = buildSessionTree(data);
+		this.rev = options.rev ?? String(data.updatedAt ?? '');
+		this.ctx = { tree, sizes: tree.entries.map((e) => utf8Bytes(e)), summarized: summarizedEntries(tree), limits: options.preview ?? DEFAULT_PREVIEW };
+	}
+
+	/** The position of an entry of this session, if `index` is one. */
+	has(index: number): boolean {
+		return Number.isInteger(index) && index >= 0 && index < this.ctx.tree.entries.length;
+	}
+
+	/** A page of the rows of the whole tree (`from` null) or of the branch that starts at entry `from`. */
+	rows(from: number | null, offset: number, limit: number): RowPage {
+		let placements = this.placements.get(from);
+		if (!placements) {
+			placements = placeRows(this.ctx.tree, from);
+			this.placements.set(from, placements);
+		}
+		const rows = placements.slice(offset, offset + limit).map((p) => toRow(this.ctx, p));
+		return { rev: this.rev, from, offset, rows, total: placements.length };
+	}
+
+	/** The view of the session with the first page of its tree. */
+	view(): SessionView {
+		const { tree, sizes } = this.ctx;
+		return {
+			id: this.id,
+			stats: treeStats(tree),
+			header: headerOf(this.data, this.ctx.limits),
+			tree: this.rows(null, 0, this.options.rows ?? ROW_PAGE),
+			maxForkDepth: MAX_FORK_DEPTH,
+			leafTail: leafTailOf(tree),
+			growth: growthOf(this.data, tree, sizes),
+			problems: problemsOf(this.id, this.data, this.options.tables ?? { header: 'session', entries: 'session' }),
+		};
+	}
+}
+
+/** Builds the view of a loaded session, with the first page of its rows. */
+export function buildSessionView(id: string, data: SessionData, options: ViewOptions = {}): SessionView {
+	return new SessionLayout(id, data, options).view();
 }

@@ -3,63 +3,45 @@
  * (or per part of an entry larger than one value) in `<table>_entries`. A header larger than one
  * value is a chunk marker whose parts are entry rows with the entry id `''`.
  */
-import type { ScanOptions } from './doctor-blob.js';
-import { CHUNK_MARKER, LEFT_REMEDY, checkSessionData, markerChunks, countRows } from './doctor-session.js';
+
+import { CHUNK_MARKER, joinParts as joinStoredParts, markerChunks, sqliteTableNames } from '../sql/sqlite-schema.js';
+import { reportOrphans, type ScanOptions, scanSessions } from './doctor-blob.js';
+import { checkSessionData, countRows, LEFT_REMEDY, parseStoredJson } from './doctor-session.js';
 import type { Report } from './doctor-types.js';
 import type { RawSql, Row } from './raw-sql.js';
 
-const PAGE = 50;
-
 /** Checks every session of a log layout. Returns the number of sessions. */
 export async function checkLogTables(raw: RawSql, table: string, report: Report, options: ScanOptions): Promise<number> {
-	const logTable = `${table}_log`;
-	const entriesTable = `${table}_entries`;
+	const logTable = sqliteTableNames(table).log;
+	const entriesTable = sqliteTableNames(table).entries;
 	const L = raw.name(logTable);
 	const E = raw.name(entriesTable);
-	let cursor = '';
-	let count = 0;
-	for (;;) {
-		if (options.stopped()) break;
-		const heads = await raw.query(`SELECT id, header, updated_at, entry_count FROM ${L} WHERE ${raw.ordered('id')} > ? ORDER BY ${raw.ordered('id')} LIMIT ?`, [cursor, PAGE]);
-		if (heads.length === 0) break;
-		const ids = heads.map((h) => String(h.id));
-		const rows = await raw.query(`SELECT session_id, entry_id, part, parts, pos, parent_id, data FROM ${E} WHERE session_id IN (${ids.map(() => '?').join(', ')})`, ids);
-		const bySession = new Map<string, Row[]>();
-		for (const r of rows) {
-			const list = bySession.get(String(r.session_id)) ?? [];
-			list.push(r);
-			bySession.set(String(r.session_id), list);
-		}
-		for (const head of heads) {
-			const id = String(head.id);
-			count++;
-			options.onSession({ id, checksum: checkLogSession(raw, table, head, bySession.get(id) ?? [], report), updatedAt: Number(head.updated_at) });
-		}
-		cursor = ids[ids.length - 1]!;
-	}
+	const count = await scanSessions(
+		raw,
+		options,
+		`SELECT id, header, updated_at, entry_count FROM ${L} WHERE ${raw.ordered('id')} > ? ORDER BY ${raw.ordered('id')} LIMIT ?`,
+		{ sql: (marks) => `SELECT session_id, entry_id, part, parts, pos, parent_id, data FROM ${E} WHERE session_id IN (${marks})`, key: 'session_id' },
+		(head, rows) => options.onSession({ id: String(head.id), checksum: checkLogSession(raw, table, head, rows, report), updatedAt: Number(head.updated_at) }),
+	);
 	if (!options.stopped()) {
-		const orphans = await raw.query(`SELECT e.session_id AS id, count(*) AS n FROM ${E} e WHERE NOT EXISTS (SELECT 1 FROM ${L} l WHERE l.id = e.session_id) GROUP BY e.session_id ORDER BY e.session_id`);
-		for (const o of orphans) {
-			const id = String(o.id);
-			report({
-				kind: 'entries-orphan',
-				sessionId: id,
-				table: entriesTable,
-				detail: `${countRows(Number(o.n), 'entry row')} ${Number(o.n) === 1 ? 'belongs' : 'belong'} to no session (there is no header row for this id in ${logTable})`,
-				remedy: 'delete the entry rows (without a header row they can never be loaded)',
-				fixable: true,
-				repair: async (sql) => (await sql.run(`DELETE FROM ${E} WHERE session_id = ? AND NOT EXISTS (SELECT 1 FROM ${L} WHERE id = ?)`, [id, id])) > 0,
-			});
-		}
+		await reportOrphans(raw, report, {
+			kind: 'entries-orphan',
+			side: entriesTable,
+			key: 'session_id',
+			head: logTable,
+			rows: 'entry row',
+			headRow: 'header row',
+			remedy: 'delete the entry rows (without a header row they can never be loaded)',
+		});
 	}
 	return count;
 }
 
 /** Puts the parts of one entry (or of the header, entry id '') back together; null when a part is missing. */
 function joinParts(raw: RawSql, table: string, id: string, entryId: string, parts: Row[], rev: unknown, report: Report): string | null {
-	const entriesTable = `${table}_entries`;
+	const entriesTable = sqliteTableNames(table).entries;
 	const E = raw.name(entriesTable);
-	const L = raw.name(`${table}_log`);
+	const L = raw.name(sqliteTableNames(table).log);
 	const what = entryId === '' ? 'the session header' : `entry ${JSON.stringify(entryId)}`;
 	const first = parts.find((p) => Number(p.part) === 0) ?? parts[0]!;
 	const declared = Number(first.parts);
@@ -74,13 +56,7 @@ function joinParts(raw: RawSql, table: string, id: string, entryId: string, part
 		});
 		return null;
 	}
-	const byPart = new Map<number, string>();
-	const extra: number[] = [];
-	for (const p of parts) {
-		const n = Number(p.part);
-		if (Number.isInteger(n) && n >= 0 && n < declared && !byPart.has(n)) byPart.set(n, String(p.data));
-		else extra.push(n);
-	}
+	const { text, missing, extra } = joinStoredParts(declared, parts);
 	if (extra.length > 0) {
 		report({
 			kind: 'parts-extra',
@@ -90,11 +66,12 @@ function joinParts(raw: RawSql, table: string, id: string, entryId: string, part
 			remedy: 'delete the part rows beyond the declared count',
 			fixable: true,
 			repair: async (sql) =>
-				(await sql.run(`DELETE FROM ${E} WHERE session_id = ? AND entry_id = ? AND (part < 0 OR part >= ?) AND EXISTS (SELECT 1 FROM ${L} WHERE id = ? AND updated_at = ?)`, [id, entryId, declared, id, rev])) > 0,
+				(await sql.run(
+					`DELETE FROM ${E} WHERE session_id = ? AND entry_id = ? AND (part < 0 OR part >= ?) AND EXISTS (SELECT 1 FROM ${L} WHERE id = ? AND updated_at = ?)`,
+					[id, entryId, declared, id, rev],
+				)) > 0,
 		});
 	}
-	const missing: number[] = [];
-	for (let k = 0; k < declared; k++) if (!byPart.has(k)) missing.push(k);
 	if (missing.length > 0) {
 		report({
 			kind: 'parts-missing',
@@ -106,17 +83,14 @@ function joinParts(raw: RawSql, table: string, id: string, entryId: string, part
 		});
 		return null;
 	}
-	return [...byPart.entries()]
-		.sort((a, b) => a[0] - b[0])
-		.map(([, text]) => text)
-		.join('');
+	return text;
 }
 
 function checkLogSession(raw: RawSql, table: string, head: Row, rows: Row[], report: Report): string | null {
 	const id = String(head.id);
 	const rev = head.updated_at;
-	const logTable = `${table}_log`;
-	const entriesTable = `${table}_entries`;
+	const logTable = sqliteTableNames(table).log;
+	const entriesTable = sqliteTableNames(table).entries;
 	const E = raw.name(entriesTable);
 	const L = raw.name(logTable);
 	const groups = new Map<string, Row[]>();
@@ -135,10 +109,24 @@ function checkLogSession(raw: RawSql, table: string, head: Row, rows: Row[], rep
 	if (headerText.startsWith(CHUNK_MARKER)) {
 		const declared = markerChunks(headerText);
 		if (declared === null) {
-			report({ kind: 'chunk-marker-damaged', sessionId: id, table: logTable, detail: 'the header is a chunk marker that does not parse, so the number of parts is unknown', remedy: LEFT_REMEDY, fixable: false });
+			report({
+				kind: 'chunk-marker-damaged',
+				sessionId: id,
+				table: logTable,
+				detail: 'the header is a chunk marker that does not parse, so the number of parts is unknown',
+				remedy: LEFT_REMEDY,
+				fixable: false,
+			});
 			headerText = null;
 		} else if (!headerParts) {
-			report({ kind: 'parts-missing', sessionId: id, table: entriesTable, detail: `the session header is missing all ${declared} of its parts`, remedy: LEFT_REMEDY, fixable: false });
+			report({
+				kind: 'parts-missing',
+				sessionId: id,
+				table: entriesTable,
+				detail: `the session header is missing all ${declared} of its parts`,
+				remedy: LEFT_REMEDY,
+				fixable: false,
+			});
 			headerText = null;
 		} else {
 			headerText = joinParts(raw, table, id, '', headerParts, rev, report);
@@ -151,18 +139,18 @@ function checkLogSession(raw: RawSql, table: string, head: Row, rows: Row[], rep
 			detail: `${countRows(headerParts.length, 'header part row')} left behind: the header is stored whole in ${logTable}`,
 			remedy: 'delete the left-behind header part rows',
 			fixable: true,
-			repair: async (sql) => (await sql.run(`DELETE FROM ${E} WHERE session_id = ? AND entry_id = '' AND EXISTS (SELECT 1 FROM ${L} WHERE id = ? AND updated_at = ?)`, [id, id, rev])) > 0,
+			repair: async (sql) =>
+				(await sql.run(`DELETE FROM ${E} WHERE session_id = ? AND entry_id = '' AND EXISTS (SELECT 1 FROM ${L} WHERE id = ? AND updated_at = ?)`, [
+					id,
+					id,
+					rev,
+				])) > 0,
 		});
 	}
 	let data: Record<string, unknown> | null = null;
 	if (headerText !== null) {
-		try {
-			const parsed: unknown = JSON.parse(headerText);
-			if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-			data = parsed as Record<string, unknown>;
-		} catch (cause) {
-			report({ kind: 'row-unparseable', sessionId: id, table: logTable, detail: `the session header is not valid JSON (${(cause as Error).message})`, remedy: LEFT_REMEDY, fixable: false });
-		}
+		const parsed = parseStoredJson(headerText, 'the session header', { id, table: logTable, object: true }, report);
+		if (parsed) data = parsed.value as Record<string, unknown>;
 	}
 	if (data === null) readable = false;
 
@@ -173,14 +161,12 @@ function checkLogSession(raw: RawSql, table: string, head: Row, rows: Row[], rep
 			readable = false;
 			continue;
 		}
-		let value: unknown;
-		try {
-			value = JSON.parse(text);
-		} catch (cause) {
-			report({ kind: 'row-unparseable', sessionId: id, table: entriesTable, detail: `entry ${JSON.stringify(entryId)} is not valid JSON (${(cause as Error).message})`, remedy: LEFT_REMEDY, fixable: false });
+		const parsed = parseStoredJson(text, `entry ${JSON.stringify(entryId)}`, { id, table: entriesTable }, report);
+		if (!parsed) {
 			readable = false;
 			continue;
 		}
+		const value = parsed.value;
 		const entry = value as { id?: unknown; parentId?: unknown } | null;
 		if (typeof entry === 'object' && entry !== null && entry.id !== entryId) {
 			report({
@@ -203,7 +189,10 @@ function checkLogSession(raw: RawSql, table: string, head: Row, rows: Row[], rep
 					remedy: "set parent_id to the entry's own parentId (the entry's JSON is what a load returns)",
 					fixable: true,
 					repair: async (sql) =>
-						(await sql.run(`UPDATE ${E} SET parent_id = ? WHERE session_id = ? AND entry_id = ? AND EXISTS (SELECT 1 FROM ${L} WHERE id = ? AND updated_at = ?)`, [wanted, id, entryId, id, rev])) > 0,
+						(await sql.run(
+							`UPDATE ${E} SET parent_id = ? WHERE session_id = ? AND entry_id = ? AND EXISTS (SELECT 1 FROM ${L} WHERE id = ? AND updated_at = ?)`,
+							[wanted, id, entryId, id, rev],
+						)) > 0,
 				});
 			}
 		}

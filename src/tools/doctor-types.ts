@@ -29,8 +29,11 @@ export type ProblemKind =
 	| 'entry-count-wrong'
 	| 'duplicate-entry-id'
 	| 'parent-missing'
+	| 'parent-cycle'
 	| 'leaf-missing'
-	| 'copies-disagree';
+	| 'copies-disagree'
+	| 'table-name-unsafe'
+	| 'table-shape-wrong';
 
 /** One problem found by doctor. */
 export interface Problem {

@@ -10,13 +10,14 @@
  * Each repair runs in its own transaction and is conditional on the session's revision, so a
  * session written between the check and the repair is left alone (and reported as not fixed).
  */
-import { FORMAT_VERSION } from '../core/chunks.js';
+import { FORMAT_VERSION, parseFormatStamp } from '../core/format.js';
 import { ConfigError } from '../errors.js';
+import { sqliteTableNames } from '../sql/sqlite-schema.js';
 import type { Layout } from '../types.js';
 import { checkBlobTable } from './doctor-blob.js';
 import { checkLogTables } from './doctor-log.js';
 import type { FoundProblem, Problem } from './doctor-types.js';
-import { inspectDatabase } from './open-store.js';
+import { describeFound, inspectDatabase, META_TABLE } from './inspect.js';
 import type { RawSql } from './raw-sql.js';
 
 export type { Problem, ProblemKind } from './doctor-types.js';
@@ -38,13 +39,13 @@ export interface DoctorOptions {
 /** What `runDoctor` found (and, with `fix`, repaired). */
 export interface DoctorResult {
 	/** Each table and layout checked, with its number of sessions. */
-	checked: Array<{ table: string; layout: Layout; sessions: number }>;
+	checked: Array<{ table: string; layout: Layout; sessions: number; sealed?: true }>;
 	problems: Problem[];
 	/** Why the check did not reach the end, or null. */
 	incomplete: string | null;
 }
 
-const META = 'flue_persist_meta';
+const META = META_TABLE;
 
 /** Runs the checks on a database and, with `fix`, the repairs. */
 export async function runDoctor(raw: RawSql, where: string, options: DoctorOptions): Promise<DoctorResult> {
@@ -57,12 +58,36 @@ export async function runDoctor(raw: RawSql, where: string, options: DoctorOptio
 	let targets = [...inspection.sessionTables].flatMap(([table, layouts]) => [...layouts].sort().map((layout) => ({ table, layout })));
 	if (options.table !== undefined) targets = targets.filter((t) => t.table === options.table);
 	if (options.layout !== undefined) targets = targets.filter((t) => t.layout === options.layout);
-	if (targets.length === 0) {
+	for (const name of inspection.unsafeNames) {
+		report({
+			kind: 'table-name-unsafe',
+			sessionId: null,
+			table: name,
+			detail: `a table (or a flue_persist_meta key) is named ${JSON.stringify(name)}, which is not a plain identifier (letters, digits, underscores), so it was not checked`,
+			remedy: 'flue-persist never creates such a name; rename or drop the table by hand if it is yours',
+			fixable: false,
+		});
+	}
+	for (const u of inspection.unidentified) {
+		if (!u.reason.startsWith('is named by flue_persist_meta')) continue;
+		report({
+			kind: 'table-shape-wrong',
+			sessionId: null,
+			table: u.table,
+			detail: `table ${u.table} ${u.reason}, so it was not checked`,
+			remedy: 'check the table by hand: flue-persist does not act on a table whose columns are not its own',
+			fixable: false,
+		});
+	}
+	if (targets.length === 0 && found.length === 0) {
 		const filter = [options.table && `table ${options.table}`, options.layout && `the ${options.layout} layout`].filter(Boolean).join(' in ');
-		throw new ConfigError(`${where} holds no flue-persist sessions${filter ? ` in ${filter}` : ''}. Check the URL${filter ? ', --table and --layout' : ''}.`);
+		throw new ConfigError(
+			`${where} holds no flue-persist sessions${filter ? ` in ${filter}` : ''} (found ${describeFound(inspection)}). Check the URL${filter ? ', --table and --layout' : ''}.`,
+		);
 	}
 
-	if (inspection.tables.has(META)) {
+	// A meta table of another shape is not ours: it is neither read nor repaired.
+	if (inspection.tables.has(META) && !inspection.unidentified.some((u) => u.table === META)) {
 		const stamp = inspection.stamp;
 		if (stamp === null) {
 			report({
@@ -73,12 +98,15 @@ export async function runDoctor(raw: RawSql, where: string, options: DoctorOptio
 				remedy: `stamp format ${FORMAT_VERSION}, the only format this release writes`,
 				fixable: true,
 				repair: async (sql) =>
-					(await sql.run(`INSERT INTO ${sql.name(META)} (key, value) SELECT 'format_version', ? WHERE NOT EXISTS (SELECT 1 FROM ${sql.name(META)} WHERE key = 'format_version')`, [String(FORMAT_VERSION)])) > 0,
+					(await sql.run(
+						`INSERT INTO ${sql.name(META)} (key, value) SELECT 'format_version', ? WHERE NOT EXISTS (SELECT 1 FROM ${sql.name(META)} WHERE key = 'format_version')`,
+						[String(FORMAT_VERSION)],
+					)) > 0,
 			});
 		} else {
-			const version = Number(stamp);
-			const known = Number.isInteger(version) && version >= 1;
-			if (!known || version > FORMAT_VERSION) {
+			const version = parseFormatStamp(stamp);
+			const known = version !== null;
+			if (version === null || version > FORMAT_VERSION) {
 				report({
 					kind: known ? 'format-stamp-newer' : 'format-stamp-unknown',
 					sessionId: null,
@@ -98,14 +126,15 @@ export async function runDoctor(raw: RawSql, where: string, options: DoctorOptio
 
 	let total = 0;
 	for (const t of targets) {
-		const head = t.layout === 'blob' ? t.table : `${t.table}_log`;
+		const head = sqliteTableNames(t.table).head(t.layout);
 		const [row] = await raw.query(`SELECT count(*) AS n FROM ${raw.name(head)}`);
 		total += Number(row?.n ?? 0);
 	}
 	options.progress?.start(total);
 
 	const checksums = new Map<string, Map<Layout, Map<string, { checksum: string | null; updatedAt: number }>>>();
-	const both = new Set([...inspection.sessionTables].filter(([, layouts]) => layouts.size === 2).map(([table]) => table));
+	// A sealed blob table is a backup frozen at the migration: that the log moved on is expected, not damage.
+	const both = new Set([...inspection.sessionTables].filter(([table, layouts]) => layouts.size === 2 && !inspection.sealed.has(table)).map(([table]) => table));
 	for (const t of targets) {
 		if (stopped()) break;
 		let sums: Map<string, { checksum: string | null; updatedAt: number }> | undefined;
@@ -122,8 +151,9 @@ export async function runDoctor(raw: RawSql, where: string, options: DoctorOptio
 				options.progress?.tick();
 			},
 		};
-		const sessions = t.layout === 'blob' ? await checkBlobTable(raw, t.table, inspection.tables, report, scan) : await checkLogTables(raw, t.table, report, scan);
-		result.checked.push({ table: t.table, layout: t.layout, sessions });
+		const sessions =
+			t.layout === 'blob' ? await checkBlobTable(raw, t.table, inspection.tables, report, scan) : await checkLogTables(raw, t.table, report, scan);
+		result.checked.push({ table: t.table, layout: t.layout, sessions, ...(t.layout === 'blob' && inspection.sealed.has(t.table) ? { sealed: true } : {}) });
 	}
 
 	for (const [table, byLayout] of checksums) {
@@ -133,7 +163,8 @@ export async function runDoctor(raw: RawSql, where: string, options: DoctorOptio
 		for (const [id, b] of blob) {
 			const l = log.get(id);
 			if (!l || b.checksum === null || l.checksum === null || b.checksum === l.checksum) continue;
-			const newer = b.updatedAt === l.updatedAt ? 'both were written at the same time' : `the ${b.updatedAt > l.updatedAt ? 'blob' : 'log'} copy was written later`;
+			const newer =
+				b.updatedAt === l.updatedAt ? 'both were written at the same time' : `the ${b.updatedAt > l.updatedAt ? 'blob' : 'log'} copy was written later`;
 			report({
 				kind: 'copies-disagree',
 				sessionId: id,

@@ -13,7 +13,8 @@
  * on two backends therefore have the same checksum exactly when they hold the same JSON value.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError } from '../errors.js';
+import { checkSessionId, prepareSnapshot } from '../core/serialize.js';
+import { InvalidInputError, isFluePersistError, unprefixedMessage } from '../errors.js';
 import type { SessionData } from '../types.js';
 
 /** The `format` field of the header line. */
@@ -51,12 +52,18 @@ export interface ExportTrailer {
  */
 export function canonicalJson(value: unknown): string {
 	const parts: string[] = [];
+	writeCanonical(value, (text) => void parts.push(text));
+	return parts.join('');
+}
+
+/** Emits the canonical JSON text of a value piece by piece, so a digest needs no copy of the whole text. */
+function writeCanonical(value: unknown, emit: (text: string) => void): void {
 	// An explicit stack rather than recursion: a deeply nested value cannot overflow the call stack.
 	const stack: unknown[] = [value];
 	while (stack.length > 0) {
 		const v = stack.pop();
 		if (v instanceof Token) {
-			parts.push(v.text);
+			emit(v.text);
 			continue;
 		}
 		if (Array.isArray(v)) {
@@ -66,7 +73,7 @@ export function canonicalJson(value: unknown): string {
 				stack.push(item === undefined || typeof item === 'function' ? null : item);
 				if (i > 0) stack.push(COMMA);
 			}
-			parts.push('[');
+			emit('[');
 			continue;
 		}
 		if (typeof v === 'object' && v !== null) {
@@ -81,12 +88,11 @@ export function canonicalJson(value: unknown): string {
 				stack.push(new Token(`${JSON.stringify(key)}:`));
 				if (i > 0) stack.push(COMMA);
 			}
-			parts.push('{');
+			emit('{');
 			continue;
 		}
-		parts.push(JSON.stringify(v) ?? 'null');
+		emit(JSON.stringify(v) ?? 'null');
 	}
-	return parts.join('');
 }
 
 /** Punctuation and keys on the stack of `canonicalJson`, told apart from values by their class. */
@@ -100,7 +106,18 @@ const CLOSE_OBJECT = new Token('}');
 /** The checksum of one session: `sha256:` + hex digest of the canonical JSON of `{ id, data }`. */
 export function sessionChecksum(id: string, data: unknown): string {
 	// The id is inside the digest, so a line whose id was edited no longer matches its data.
-	return `sha256:${createHash('sha256').update(canonicalJson({ id, data }), 'utf8').digest('hex')}`;
+	const hash = createHash('sha256');
+	// Small pieces are gathered into one update; a large string goes to the digest as it is.
+	let pending = '';
+	writeCanonical({ id, data }, (text) => {
+		pending += text;
+		if (pending.length >= 65536) {
+			hash.update(pending, 'utf8');
+			pending = '';
+		}
+	});
+	hash.update(pending, 'utf8');
+	return `sha256:${hash.digest('hex')}`;
 }
 
 /** The header line's text (no newline). */
@@ -135,7 +152,10 @@ export class ExportInputError extends InvalidInputError {
 }
 
 /** What one line of an export is, once checked. */
-export type ParsedLine = { kind: 'header'; header: ExportHeader } | { kind: 'session'; id: string; checksum: string; data: SessionData } | { kind: 'trailer'; sessions: number };
+export type ParsedLine =
+	| { kind: 'header'; header: ExportHeader }
+	| { kind: 'session'; id: string; checksum: string; data: SessionData }
+	| { kind: 'trailer'; sessions: number };
 
 function isObject(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -168,7 +188,10 @@ export class ExportReader {
 		try {
 			value = JSON.parse(text);
 		} catch (cause) {
-			throw new ExportInputError(`${where} is not valid JSON (${(cause as Error).message}). The file is damaged; nothing was imported. Export the sessions again.`, n);
+			throw new ExportInputError(
+				`${where} is not valid JSON (${(cause as Error).message}). The file is damaged; nothing was imported. Export the sessions again.`,
+				n,
+			);
 		}
 		if (!isObject(value)) throw new ExportInputError(`${where} is not a JSON object. The file is damaged; nothing was imported.`, n);
 		if (!this.seenHeader) {
@@ -187,14 +210,18 @@ export class ExportReader {
 		}
 		if (value.end === true) {
 			if (value.sessions !== this.sessions) {
-				throw new ExportInputError(`${where}: the end line counts ${String(value.sessions)} sessions but the file holds ${this.sessions}. The file is damaged; nothing was imported.`, n);
+				throw new ExportInputError(
+					`${where}: the end line counts ${String(value.sessions)} sessions but the file holds ${this.sessions}. The file is damaged; nothing was imported.`,
+					n,
+				);
 			}
 			this.ended = true;
 			return { kind: 'trailer', sessions: this.sessions };
 		}
 		const { id, checksum, data } = value;
 		if (typeof id !== 'string' || id.length === 0) throw new ExportInputError(`${where} has no session id. The file is damaged; nothing was imported.`, n);
-		if (typeof checksum !== 'string') throw new ExportInputError(`${where} (session ${JSON.stringify(id)}) has no checksum. The file is damaged; nothing was imported.`, n, id);
+		if (typeof checksum !== 'string')
+			throw new ExportInputError(`${where} (session ${JSON.stringify(id)}) has no checksum. The file is damaged; nothing was imported.`, n, id);
 		if (!isObject(data) || !Array.isArray(data.entries)) {
 			throw new ExportInputError(`${where} (session ${JSON.stringify(id)}) holds no session data. The file is damaged; nothing was imported.`, n, id);
 		}
@@ -206,7 +233,27 @@ export class ExportReader {
 				id,
 			);
 		}
-		if (this.ids.has(id)) throw new ExportInputError(`${where}: session ${JSON.stringify(id)} appears a second time. The file is damaged; nothing was imported.`, n, id);
+		if (this.ids.has(id))
+			throw new ExportInputError(`${where}: session ${JSON.stringify(id)} appears a second time. The file is damaged; nothing was imported.`, n, id);
+		// The checks save() makes, before anything is written: a session a store would refuse half-way is refused here.
+		try {
+			checkSessionId(id, 'import');
+			prepareSnapshot(id, data, 'import', { entryJson: false, full: false });
+		} catch (error) {
+			if (error instanceof RangeError) {
+				throw new ExportInputError(
+					`${where} (session ${JSON.stringify(id)}): a store would refuse this session: its data is nested too deeply to check. Nothing was imported.`,
+					n,
+					id,
+				);
+			}
+			if (!isFluePersistError(error)) throw error;
+			throw new ExportInputError(
+				`${where} (session ${JSON.stringify(id)}): a store would refuse this session: ${unprefixedMessage(error)} Nothing was imported.`,
+				n,
+				id,
+			);
+		}
 		this.ids.add(id);
 		this.sessions++;
 		return { kind: 'session', id, checksum, data: data as unknown as SessionData };

@@ -44,7 +44,10 @@ export function formatBytes(bytes: number): string {
 export function formatTime(iso: string): string {
 	const time = Date.parse(iso);
 	if (Number.isNaN(time)) return iso;
-	return new Date(time).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+	return new Date(time)
+		.toISOString()
+		.replace('T', ' ')
+		.replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Rows padded into columns; the last column is not padded. `right` lists columns aligned right. */
@@ -67,4 +70,66 @@ export function columns(rows: string[][], right: number[] = []): string {
 /** `1 session`, `2 sessions`. */
 export function count(n: number, one: string, many = `${one}s`): string {
 	return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/**
+ * Text from a store (ids, entry text, table names) made safe to print for a person: control
+ * characters (C0, DEL, C1), line and paragraph separators and bidirectional overrides would
+ * retitle, recolour or rewrite the terminal, or forge a row; each becomes a visible escape (`\n`,
+ * `\x1b`, `\u202e`). Backslashes stay as they are, so that printed ids can be copied (Flue's keys
+ * are JSON and carry `\"`). `--json` output never passes through here: it stays exact.
+ */
+export function escapeText(text: string): string {
+	return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+		const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+		if (named[c]) return named[c]!;
+		const code = c.charCodeAt(0);
+		return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+	});
+}
+
+/**
+ * A message of several lines made safe to print: each line passes `escapeText`, and the line
+ * breaks the message was written with are kept. Values inside it must not carry their own line
+ * breaks (quote them with JSON.stringify or escape them first), or they would start a line.
+ */
+export function escapeLines(text: string): string {
+	return text.split('\n').map(escapeText).join('\n');
+}
+
+/** Edit distance (insertions, deletions, substitutions, swaps of neighbours), giving up above `max`. */
+function distance(a: string, b: string, max: number): number {
+	if (Math.abs(a.length - b.length) > max) return max + 1;
+	let prev2: number[] = [];
+	let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+	for (let i = 1; i <= a.length; i++) {
+		const row = [i];
+		let best = i;
+		for (let j = 1; j <= b.length; j++) {
+			const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+			let d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
+			if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+			row.push(d);
+			best = Math.min(best, d);
+		}
+		if (best > max) return max + 1;
+		prev2 = prev;
+		prev = row;
+	}
+	return prev[b.length]!;
+}
+
+/**
+ * The candidates closest to a word a person typed (a misspelt connector, a session id that is
+ * not there), best first: those within a few edits, and those that start with it.
+ */
+export function closestMatches(word: string, candidates: Iterable<string>, limit = 3): string[] {
+	const max = Math.max(2, Math.floor(word.length / 4));
+	const scored: Array<{ c: string; d: number }> = [];
+	for (const c of candidates) {
+		const d = c.startsWith(word) && c !== word ? 0.5 : distance(word, c, max);
+		if (d <= max) scored.push({ c, d });
+	}
+	scored.sort((x, y) => x.d - y.d || (x.c < y.c ? -1 : x.c > y.c ? 1 : 0));
+	return scored.slice(0, limit).map((s) => s.c);
 }

@@ -19,7 +19,7 @@ import { basename, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** The directory miniflare keeps D1 databases in, inside the D1 persist directory. */
-export const D1_OBJECT_DIR = 'miniflare-D1DatabaseObject';
+const D1_OBJECT_DIR = 'miniflare-D1DatabaseObject';
 
 const HEX_ID = /^[0-9a-f]{64}$/;
 
@@ -77,6 +77,14 @@ export interface ResolveOptions {
 	show?: (path: string) => string;
 }
 
+/** A path that names the file itself: it is there, or may be created, or is missing (`missing` says what to check); null for a directory. */
+function namedFile(path: string, mayCreate: boolean, missing: string): LocalStateFile | null {
+	if (isFile(path)) return { file: path, exists: true };
+	if (!path.endsWith('.sqlite')) return null;
+	if (mayCreate) return { file: path, exists: false };
+	throw new ConfigError(missing);
+}
+
 function listing(dir: string, files: string[], describe?: (file: string) => string): string {
 	return files.map((f) => `  ${f.slice(0, -'.sqlite'.length)}${describe ? `  ${describe(join(dir, f))}` : ''}`).join('\n');
 }
@@ -88,11 +96,12 @@ function listing(dir: string, files: string[], describe?: (file: string) => stri
 export function resolveD1(path: string, params: D1Params, options: ResolveOptions): LocalStateFile {
 	const { mayCreate, describe } = options;
 	const show = options.show ?? ((p: string) => p);
-	if (isFile(path)) return { file: path, exists: true };
-	if (path.endsWith('.sqlite')) {
-		if (mayCreate) return { file: path, exists: false };
-		throw new ConfigError(`there is no D1 database file ${show(path)}. Check the path, or point d1: at the directory miniflare or wrangler persists D1 to.`);
-	}
+	const named = namedFile(
+		path,
+		mayCreate,
+		`there is no D1 database file ${show(path)}. Check the path, or point d1: at the directory miniflare or wrangler persists D1 to.`,
+	);
+	if (named) return named;
 	const candidates = [
 		...(basename(path) === D1_OBJECT_DIR ? [path] : []),
 		join(path, D1_OBJECT_DIR),
@@ -118,14 +127,20 @@ export function resolveD1(path: string, params: D1Params, options: ResolveOption
 		if (mayCreate) return { file, exists: false };
 		throw new ConfigError(
 			`there is no local D1 database ${JSON.stringify(params.database)} in ${show(dir)}.` +
-				(files.length > 0 ? ` The databases there (by object id):\n${listing(dir, files, describe)}\nPass one of them as ?database=<object id>.` : ' The directory holds no database yet.'),
+				(files.length > 0
+					? ` The databases there (by object id):\n${listing(dir, files, describe)}\nPass one of them as ?database=<object id>.`
+					: ' The directory holds no database yet.'),
 		);
 	}
 	if (files.length === 1) return { file: join(dir, files[0]!), exists: true };
 	if (files.length === 0) {
-		throw new ConfigError(`${show(dir)} holds no D1 database yet. ${mayCreate ? 'Add ?database=<id> to create one.' : 'Check the path, or run the Worker once so that miniflare creates it.'}`);
+		throw new ConfigError(
+			`${show(dir)} holds no D1 database yet. ${mayCreate ? 'Add ?database=<id> to create one.' : 'Check the path, or run the Worker once so that miniflare creates it.'}`,
+		);
 	}
-	throw new ConfigError(`${show(dir)} holds ${files.length} D1 databases; pick one with ?database=<database id or object id>. The databases (by object id):\n${listing(dir, files, describe)}`);
+	throw new ConfigError(
+		`${show(dir)} holds ${files.length} D1 databases; pick one with ?database=<database id or object id>. The databases (by object id):\n${listing(dir, files, describe)}`,
+	);
 }
 
 /**
@@ -135,12 +150,16 @@ export function resolveD1(path: string, params: D1Params, options: ResolveOption
 export function resolveDurableObject(path: string, params: DurableObjectParams, options: ResolveOptions): LocalStateFile {
 	const { mayCreate, describe } = options;
 	const show = options.show ?? ((p: string) => p);
-	if (isFile(path)) return { file: path, exists: true };
-	if (path.endsWith('.sqlite')) {
-		if (mayCreate) return { file: path, exists: false };
-		throw new ConfigError(`there is no Durable Object storage file ${show(path)}. Check the path, or point do: at the directory miniflare or wrangler persists Durable Objects to.`);
-	}
-	if (!isDir(path)) throw new ConfigError(`${show(path)} does not exist. Point do: at the directory miniflare or wrangler persists Durable Objects to (.wrangler/state/v3/do), or at one object's .sqlite file.`);
+	const named = namedFile(
+		path,
+		mayCreate,
+		`there is no Durable Object storage file ${show(path)}. Check the path, or point do: at the directory miniflare or wrangler persists Durable Objects to.`,
+	);
+	if (named) return named;
+	if (!isDir(path))
+		throw new ConfigError(
+			`${show(path)} does not exist. Point do: at the directory miniflare or wrangler persists Durable Objects to (.wrangler/state/v3/do), or at one object's .sqlite file.`,
+		);
 	const looksLikeClassDir = (dir: string) => readdirSync(dir).some((f) => f.endsWith('.sqlite'));
 	let classDir: string;
 	if (looksLikeClassDir(path) && (!params.class || basename(path) === params.class || basename(path).endsWith(`-${params.class}`))) {
@@ -154,7 +173,10 @@ export function resolveDurableObject(path: string, params: DurableObjectParams, 
 		if (params.class) {
 			const wanted = params.class;
 			const matches = classes.filter((d) => d === wanted || d.endsWith(`-${wanted}`));
-			if (matches.length > 1) throw new ConfigError(`${show(root)} has several Durable Object classes named ${JSON.stringify(wanted)}: ${matches.join(', ')}. Pass the full directory name as ?class=.`);
+			if (matches.length > 1)
+				throw new ConfigError(
+					`${show(root)} has several Durable Object classes named ${JSON.stringify(wanted)}: ${matches.join(', ')}. Pass the full directory name as ?class=.`,
+				);
 			chosen = matches[0];
 			if (!chosen) {
 				if (mayCreate && (params.name || params.id) && wanted.includes('-')) chosen = wanted;
@@ -181,17 +203,23 @@ export function resolveDurableObject(path: string, params: DurableObjectParams, 
 	const files = isDir(classDir) ? objectFiles(classDir) : [];
 	const uniqueKey = basename(classDir);
 	if (params.id || params.name) {
-		if (params.id && !HEX_ID.test(params.id)) throw new ConfigError(`?id= must be a 64-character hex object id (got ${JSON.stringify(params.id)}). To name an object as the Worker does, use ?name=.`);
+		if (params.id && !HEX_ID.test(params.id))
+			throw new ConfigError(`?id= must be a 64-character hex object id (got ${JSON.stringify(params.id)}). To name an object as the Worker does, use ?name=.`);
 		const id = params.id ?? objectIdFromName(uniqueKey, params.name!);
 		const file = join(classDir, `${id}.sqlite`);
 		if (isFile(file)) return { file, exists: true };
 		if (mayCreate) return { file, exists: false };
 		throw new ConfigError(
 			`Durable Object ${params.name ? `named ${JSON.stringify(params.name)}` : params.id} has no storage in ${show(classDir)}.` +
-				(files.length > 0 ? ` The objects there (by id):\n${listing(classDir, files, describe)}\nPass one as ?id=<object id>.` : ' The class has no stored objects yet.'),
+				(files.length > 0
+					? ` The objects there (by id):\n${listing(classDir, files, describe)}\nPass one as ?id=<object id>.`
+					: ' The class has no stored objects yet.'),
 		);
 	}
 	if (files.length === 1) return { file: join(classDir, files[0]!), exists: true };
-	if (files.length === 0) throw new ConfigError(`${show(classDir)} holds no Durable Object storage yet. Add ?name=<object name> to create an object's storage.`);
-	throw new ConfigError(`${show(classDir)} holds ${files.length} Durable Objects; pick one with ?name=<the name given to idFromName> or ?id=<object id>. The objects (by id):\n${listing(classDir, files, describe)}`);
+	if (files.length === 0)
+		throw new ConfigError(`${show(classDir)} holds no Durable Object storage yet. Add ?name=<object name> to create an object's storage.`);
+	throw new ConfigError(
+		`${show(classDir)} holds ${files.length} Durable Objects; pick one with ?name=<the name given to idFromName> or ?id=<object id>. The objects (by id):\n${listing(classDir, files, describe)}`,
+	);
 }

@@ -8,17 +8,23 @@
  * interruption finishes the work without rewriting what is there.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { FluePersistStore, SessionData } from '../types.js';
-import { ExportReader, encodeHeader, encodeSession, encodeTrailer, sessionChecksum, type ExportHeader } from './export-format.js';
+import type { FluePersistStore, SessionData, SessionListItem } from '../types.js';
+import { type ExportHeader, ExportInputError, ExportReader, encodeHeader, encodeSession, encodeTrailer, sessionChecksum } from './export-format.js';
 
 /** An error as a message for a person: typed errors already name the session and what to do. */
 function describeError(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-/** What happened to one session. */
-export type Outcome = { id: string; status: 'copied' | 'unchanged' | 'vanished' } | { id: string; status: 'failed'; message: string };
+/** What happened to one session. `skipped`: the destination holds other content under its id and it was left there. */
+export type Outcome = { id: string; status: 'copied' | 'unchanged' | 'vanished' | 'skipped' } | { id: string; status: 'failed'; message: string };
+
+/**
+ * What a copy or import does with a session the destination already holds with other content:
+ * `skip` leaves it (the default: the destination may hold the newer turn), `overwrite` replaces
+ * it, `newer` replaces it only when the incoming session's `updatedAt` is later.
+ */
+export type ExistingPolicy = 'skip' | 'overwrite' | 'newer';
 
 /** The counts of a copy, export or import pass. */
 export interface TransferResult {
@@ -30,6 +36,8 @@ export interface TransferResult {
 	unchanged: number;
 	/** Deleted from the source after the pass listed it. */
 	vanished: number;
+	/** Ids left as they were at the destination, which holds other content under them (see `ExistingPolicy`). */
+	skipped: string[];
 	failed: Array<{ id: string; message: string }>;
 	/** The pass stopped early (Ctrl-C); every session it wrote is whole. */
 	interrupted: boolean;
@@ -47,23 +55,32 @@ export interface TransferOptions {
 	onTotal?: (total: number) => void;
 	/** Told each session's outcome. */
 	onSession?: (outcome: Outcome) => void;
+	/** copy and import: a session the destination holds with other content. Default `skip`. */
+	existing?: ExistingPolicy;
+}
+
+/**
+ * The listing row (last write, stored size) of exactly this id, or null when it is not stored. The
+ * smallest id that starts with `id` is `id` itself, so the first row of the prefix listing tells.
+ * Callers that only ask whether the id exists use `store.has(id)`.
+ */
+export async function listingOf(store: FluePersistStore, id: string): Promise<SessionListItem | null> {
+	const item = (await store.list({ prefix: id, limit: 1 })).sessions[0];
+	return item?.id === id ? item : null;
 }
 
 /** Every id of a store (optionally under a prefix), in id order. */
 export async function listIds(store: FluePersistStore, prefix = ''): Promise<string[]> {
 	const ids: string[] = [];
-	let cursor: string | null = null;
-	do {
-		const page = await store.list({ prefix, limit: 1000, cursor });
-		for (const s of page.sessions) ids.push(s.id);
-		cursor = page.cursor;
-	} while (cursor !== null);
+	for await (const s of store.listAll({ prefix })) ids.push(s.id);
 	return ids;
 }
 
 /** Runs `fn` over the items with at most `limit` at once; stops taking new items once `stopped()`. */
 async function eachLimited<T>(items: AsyncIterable<T> | Iterable<T>, limit: number, stopped: () => boolean, fn: (item: T) => Promise<void>): Promise<boolean> {
-	const iterator = (Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as AsyncIterator<T> | Iterator<T>;
+	const iterator = (Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()) as
+		| AsyncIterator<T>
+		| Iterator<T>;
 	let interrupted = false;
 	// One shared iterator: workers pull in turn, so an async source is read by one worker at a time.
 	let pulling: Promise<unknown> = Promise.resolve();
@@ -98,12 +115,27 @@ async function eachLimited<T>(items: AsyncIterable<T> | Iterable<T>, limit: numb
  * Writes one session unless the destination already holds it; reads it back to verify.
  * `mayExist: false` (the destination's listing lacked the id) skips the first read.
  */
-async function put(to: FluePersistStore, id: string, data: SessionData, checksum: string, mayExist = true): Promise<Outcome> {
+async function put(
+	to: FluePersistStore,
+	id: string,
+	box: { data: SessionData | null },
+	checksum: string,
+	mayExist: boolean,
+	policy: ExistingPolicy,
+): Promise<Outcome> {
+	const data = box.data!;
 	if (mayExist) {
 		const existing = await to.load(id);
-		if (existing && sessionChecksum(id, existing) === checksum) return { id, status: 'unchanged' };
+		if (existing) {
+			if (sessionChecksum(id, existing) === checksum) return { id, status: 'unchanged' };
+			if (policy === 'skip') return { id, status: 'skipped' };
+			// A time that does not parse is never later: when in doubt, the destination keeps its copy.
+			if (policy === 'newer' && !(Date.parse(String(data.updatedAt)) > Date.parse(String(existing.updatedAt)))) return { id, status: 'skipped' };
+		}
 	}
 	await to.save(id, data);
+	// Only the checksum is needed from here: a large session is not held twice while it is read back.
+	box.data = null;
 	const back = await to.load(id);
 	const again = back ? sessionChecksum(id, back) : null;
 	if (again !== checksum) {
@@ -118,24 +150,28 @@ async function put(to: FluePersistStore, id: string, data: SessionData, checksum
 
 function tally(result: TransferResult, outcome: Outcome): void {
 	if (outcome.status === 'failed') result.failed.push({ id: outcome.id, message: outcome.message });
+	else if (outcome.status === 'skipped') result.skipped.push(outcome.id);
 	else result[outcome.status]++;
 }
 
 /**
- * Copies sessions from one store to another. The destination should use `last-writer-wins`, so
- * that an older copy there is replaced; sessions only at the destination are left alone.
+ * Copies sessions from one store to another. A session the destination holds with other content
+ * is handled by `options.existing` (default: left alone and reported). The destination should use
+ * `last-writer-wins`, so that a session the policy replaces is replaced whole; sessions only at
+ * the destination are left alone.
  */
 export async function copySessions(from: FluePersistStore, to: FluePersistStore, options: TransferOptions = {}): Promise<TransferResult> {
 	const ids = await listIds(from, options.prefix);
 	// Ids the destination already has: only those need a read to tell whether they are up to date.
 	const present = new Set(await listIds(to, options.prefix));
-	const result: TransferResult = { total: ids.length, copied: 0, unchanged: 0, vanished: 0, failed: [], interrupted: false };
+	const result: TransferResult = { total: ids.length, copied: 0, unchanged: 0, vanished: 0, skipped: [], failed: [], interrupted: false };
 	options.onTotal?.(ids.length);
 	result.interrupted = await eachLimited(ids, options.parallel ?? 4, options.stopped ?? (() => false), async (id) => {
 		let outcome: Outcome;
 		try {
-			const data = await from.load(id);
-			outcome = data === null ? { id, status: 'vanished' } : await put(to, id, data, sessionChecksum(id, data), present.has(id));
+			const box = { data: await from.load(id) };
+			outcome =
+				box.data === null ? { id, status: 'vanished' } : await put(to, id, box, sessionChecksum(id, box.data), present.has(id), options.existing ?? 'skip');
 		} catch (error) {
 			outcome = { id, status: 'failed', message: describeError(error) };
 		}
@@ -149,9 +185,13 @@ export async function copySessions(from: FluePersistStore, to: FluePersistStore,
  * Writes an export of a store through `write` (one call per line, newline included): the header,
  * a line per session, and the end line, which is left out when the pass was interrupted.
  */
-export async function exportSessions(store: FluePersistStore, write: (text: string) => Promise<void>, options: TransferOptions & { source?: ExportHeader['source']; now?: Date } = {}): Promise<TransferResult> {
+export async function exportSessions(
+	store: FluePersistStore,
+	write: (text: string) => Promise<void>,
+	options: TransferOptions & { source?: ExportHeader['source']; now?: Date } = {},
+): Promise<TransferResult> {
 	const ids = await listIds(store, options.prefix);
-	const result: TransferResult = { total: ids.length, copied: 0, unchanged: 0, vanished: 0, failed: [], interrupted: false };
+	const result: TransferResult = { total: ids.length, copied: 0, unchanged: 0, vanished: 0, skipped: [], failed: [], interrupted: false };
 	options.onTotal?.(ids.length);
 	await write(`${encodeHeader(options.source, options.now)}\n`);
 	// One at a time: lines go out in id order, and a slow writer holds back the reads.
@@ -174,16 +214,70 @@ export async function exportSessions(store: FluePersistStore, write: (text: stri
 	return result;
 }
 
-/** The lines of a file (or of text already read, for stdin), without line ends. */
-export function readLines(source: { file: string } | { text: string }): AsyncIterable<string> {
+/**
+ * Longest line an import reads, in bytes: 64 MiB, the largest session the stores are built for
+ * (`capabilities.maxSessionBytes`) with room for its line's id and checksum. A longer line is
+ * refused as soon as it passes the limit, before it is held in memory whole.
+ */
+const MAX_LINE_BYTES = 64 * 1024 * 1024 + 64 * 1024;
+
+function tooLong(fileName: string, line: number, maxLineBytes: number): ExportInputError {
+	return new ExportInputError(
+		`${fileName}, line ${line} is longer than ${Math.round(maxLineBytes / 1024 / 1024)} MiB, the longest line an import reads (a session that large is beyond what the stores are built for). Nothing was imported.`,
+		line,
+	);
+}
+
+/**
+ * The lines of a file (or of text already read, for stdin), without line ends. A line longer than
+ * `maxLineBytes` stops the read with `ExportInputError`; the file is read in chunks, so at most
+ * that much of a line is ever held.
+ */
+export function readLines(source: { file: string } | { text: string }, fileName = 'the export', maxLineBytes = MAX_LINE_BYTES): AsyncIterable<string> {
 	if ('text' in source) {
 		const lines = source.text.split(/\r?\n/);
 		if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
 		return (async function* () {
-			yield* lines;
+			for (let i = 0; i < lines.length; i++) {
+				if (Buffer.byteLength(lines[i]!, 'utf8') > maxLineBytes) throw tooLong(fileName, i + 1, maxLineBytes);
+				yield lines[i]!;
+			}
 		})();
 	}
-	return createInterface({ input: createReadStream(source.file, { encoding: 'utf8' }), crlfDelay: Infinity });
+	return (async function* () {
+		const stream = createReadStream(source.file, { highWaterMark: 1024 * 1024 });
+		let parts: Buffer[] = [];
+		let size = 0;
+		let line = 0;
+		const take = (): string => {
+			const text = Buffer.concat(parts, size).toString('utf8');
+			parts = [];
+			size = 0;
+			return text.endsWith('\r') ? text.slice(0, -1) : text;
+		};
+		try {
+			for await (const chunk of stream as AsyncIterable<Buffer>) {
+				let start = 0;
+				for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+					if (size + nl - start > maxLineBytes) throw tooLong(fileName, line + 1, maxLineBytes);
+					parts.push(chunk.subarray(start, nl));
+					size += nl - start;
+					line++;
+					yield take();
+					start = nl + 1;
+				}
+				if (size + chunk.length - start > maxLineBytes) throw tooLong(fileName, line + 1, maxLineBytes);
+				// The rest of a chunk after a line end is copied, so that it does not keep the whole chunk alive.
+				if (start < chunk.length) {
+					parts.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
+					size += chunk.length - start;
+				}
+			}
+			if (size > 0) yield take();
+		} finally {
+			stream.destroy();
+		}
+	})();
 }
 
 /** Reads a whole export and checks every line; throws `ExportInputError` (with the line) on the first damage. */
@@ -204,22 +298,30 @@ export async function verifyExport(lines: AsyncIterable<string>, fileName: strin
  * Imports a verified export into a store (call `verifyExport` on the same file first: this pass
  * checks each line again, in case the file changed in between). Each session is written whole.
  */
-export async function importSessions(store: FluePersistStore, lines: AsyncIterable<string>, fileName: string, options: TransferOptions & { total: number }): Promise<TransferResult> {
+export async function importSessions(
+	store: FluePersistStore,
+	lines: AsyncIterable<string>,
+	fileName: string,
+	options: TransferOptions & { total: number },
+): Promise<TransferResult> {
 	const reader = new ExportReader(fileName);
 	const prefix = options.prefix ?? '';
-	const result: TransferResult = { total: options.total, copied: 0, unchanged: 0, vanished: 0, failed: [], interrupted: false };
+	const result: TransferResult = { total: options.total, copied: 0, unchanged: 0, vanished: 0, skipped: [], failed: [], interrupted: false };
 	options.onTotal?.(options.total);
 	const sessions = (async function* () {
-		for await (const line of lines) {
+		for await (let line of lines) {
 			const parsed = reader.next(line);
-			if (parsed?.kind === 'session' && parsed.id.startsWith(prefix)) yield parsed;
+			// The text of a large line is not kept while its session is written.
+			line = '';
+			if (parsed?.kind === 'session' && parsed.id.startsWith(prefix))
+				yield { id: parsed.id, checksum: parsed.checksum, box: { data: parsed.data as SessionData | null } };
 		}
 		reader.finish();
 	})();
 	result.interrupted = await eachLimited(sessions, options.parallel ?? 4, options.stopped ?? (() => false), async (s) => {
 		let outcome: Outcome;
 		try {
-			outcome = await put(store, s.id, s.data, s.checksum);
+			outcome = await put(store, s.id, s.box, s.checksum, true, options.existing ?? 'skip');
 		} catch (error) {
 			outcome = { id: s.id, status: 'failed', message: describeError(error) };
 		}

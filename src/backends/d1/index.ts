@@ -3,11 +3,13 @@
  * (`src/sql/sqlite-core.ts`); this file only says how D1 runs a statement list: one `batch()`,
  * which D1 executes as a single transaction.
  */
+
 import { checkLayout, createStore } from '../../core/engine.js';
-import { ConfigError, TooLargeError, quoteId, type FluePersistError } from '../../errors.js';
-import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
+import { ConfigError, type FluePersistError, quoteId, TooLargeError } from '../../errors.js';
+import { createSqliteAdapter, type SqliteExecutor, type SqlRow, type SqlStatement } from '../../sql/sqlite-core.js';
+import { DEFAULT_TABLE } from '../../sql/sqlite-schema.js';
 import type { FluePersistStore, StoreOptions } from '../../types.js';
-import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../../sql/cloudflare.js';
+import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../cloudflare.js';
 
 /** The subset of a D1 binding (`D1Database`) this store uses; no Cloudflare types needed. */
 export interface D1DatabaseLike {
@@ -31,7 +33,12 @@ export interface D1StoreOptions extends StoreOptions {
 const BACKEND = 'd1';
 
 function isD1(value: unknown): value is D1DatabaseLike {
-	return typeof value === 'object' && value !== null && typeof (value as D1DatabaseLike).prepare === 'function' && typeof (value as D1DatabaseLike).batch === 'function';
+	return (
+		typeof value === 'object' &&
+		value !== null &&
+		typeof (value as D1DatabaseLike).prepare === 'function' &&
+		typeof (value as D1DatabaseLike).batch === 'function'
+	);
 }
 
 class D1Executor implements SqliteExecutor {
@@ -87,7 +94,7 @@ class D1Executor implements SqliteExecutor {
  * import { d1Store } from 'flue-persist/d1'
  * const agent = await init({ model, persist: d1Store(env.DB, { layout: 'blob' }) })
  */
-export function d1Store(db: unknown, options: D1StoreOptions = {}): FluePersistStore {
+export function d1Store(db: D1DatabaseLike, options: D1StoreOptions = {}): FluePersistStore {
 	if (!isD1(db)) {
 		throw new ConfigError(
 			`d1Store needs a D1 database binding such as env.DB (got ${describeBinding(db)}). Add a D1 binding to wrangler.jsonc, ` +
@@ -97,7 +104,7 @@ export function d1Store(db: unknown, options: D1StoreOptions = {}): FluePersistS
 	}
 	if (typeof options !== 'object' || options === null) throw new ConfigError('d1Store options must be an object.', { backend: BACKEND });
 	const layout = checkLayout(options.layout, BACKEND, 'log');
-	const adapter = createSqliteAdapter(new D1Executor(db, checkChunkBytes(options.chunkBytes, BACKEND)), { layout, table: options.table ?? 'flue_sessions' });
+	const adapter = createSqliteAdapter(new D1Executor(db, checkChunkBytes(options.chunkBytes, BACKEND)), { layout, table: options.table ?? DEFAULT_TABLE });
 	return createStore(adapter, {
 		concurrency: options.concurrency,
 		cacheBytes: options.cacheBytes ?? 16 * 1024 * 1024,

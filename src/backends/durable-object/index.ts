@@ -3,11 +3,13 @@
  * family's (`src/sql/sqlite-core.ts`); this file only says how a statement list runs: given
  * `ctx.storage`, in one `transactionSync`, all or nothing.
  */
+
 import { checkLayout, createStore } from '../../core/engine.js';
-import { BackendError, ConfigError, TooLargeError, quoteId, type FluePersistError } from '../../errors.js';
-import { createSqliteAdapter, type SqlRow, type SqlStatement, type SqliteExecutor } from '../../sql/sqlite-core.js';
+import { BackendError, ConfigError, type FluePersistError, quoteId, TooLargeError } from '../../errors.js';
+import { createSqliteAdapter, type SqliteExecutor, type SqlRow, type SqlStatement } from '../../sql/sqlite-core.js';
+import { DEFAULT_TABLE } from '../../sql/sqlite-schema.js';
 import type { FluePersistStore, StoreOptions } from '../../types.js';
-import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../../sql/cloudflare.js';
+import { CLOUDFLARE_LIMITS, checkChunkBytes, describeBinding, errorText } from '../cloudflare.js';
 
 /** The subset of a Durable Object's `ctx.storage.sql` (`SqlStorage`) this store uses. */
 export interface SqlStorageLike {
@@ -104,11 +106,14 @@ class DurableObjectExecutor implements SqliteExecutor {
 			);
 		}
 		if (errorText(error).includes('SQLITE_TOOBIG')) {
-			return new TooLargeError(`${who}Durable Object SQLite refused a value or statement as too big. Nothing was written. Lower the chunkBytes option (now ${this.maxValueBytes}).`, {
-				backend: BACKEND,
-				sessionId,
-				cause: error,
-			});
+			return new TooLargeError(
+				`${who}Durable Object SQLite refused a value or statement as too big. Nothing was written. Lower the chunkBytes option (now ${this.maxValueBytes}).`,
+				{
+					backend: BACKEND,
+					sessionId,
+					cause: error,
+				},
+			);
 		}
 		return undefined;
 	}
@@ -128,7 +133,10 @@ function resolveStorage(value: unknown): { sql: SqlStorageLike; storage: Durable
 		} catch (cause) {
 			throw noSqlite(cause);
 		}
-		if (!fnAt(sql, 'exec')) throw new ConfigError(`durableObjectStore got a Durable Object storage without SQL (ctx.storage.sql is ${describeBinding(sql)}). ${SQLITE_FIX}`, { backend: BACKEND });
+		if (!fnAt(sql, 'exec'))
+			throw new ConfigError(`durableObjectStore got a Durable Object storage without SQL (ctx.storage.sql is ${describeBinding(sql)}). ${SQLITE_FIX}`, {
+				backend: BACKEND,
+			});
 		return { sql: checkSqlEnabled(sql as SqlStorageLike), storage: value as DurableObjectStorageLike };
 	}
 	throw new ConfigError(
@@ -139,7 +147,10 @@ function resolveStorage(value: unknown): { sql: SqlStorageLike; storage: Durable
 }
 
 function noSqlite(cause: unknown): ConfigError {
-	return new ConfigError(`durableObjectStore needs SQLite storage, and this Durable Object class has none (${(cause as Error)?.message ?? String(cause)}). ${SQLITE_FIX}`, { backend: BACKEND, cause });
+	return new ConfigError(
+		`durableObjectStore needs SQLite storage, and this Durable Object class has none (${(cause as Error)?.message ?? String(cause)}). ${SQLITE_FIX}`,
+		{ backend: BACKEND, cause },
+	);
 }
 
 /** A class on the key-value storage backend has `sql` too, but every use of it throws; its size getter tells without running a statement. */
@@ -168,11 +179,17 @@ function checkSqlEnabled(sql: SqlStorageLike): SqlStorageLike {
  * import { durableObjectStore } from 'flue-persist/durable-object'
  * const agent = await init({ model, persist: durableObjectStore(getCloudflareContext().storage, { layout: 'blob' }) })
  */
-export function durableObjectStore(storage: DurableObjectStorageLike | SqlStorageLike | FlueCloudflareStorage, options: DurableObjectStoreOptions = {}): FluePersistStore {
+export function durableObjectStore(
+	storage: DurableObjectStorageLike | SqlStorageLike | FlueCloudflareStorage,
+	options: DurableObjectStoreOptions = {},
+): FluePersistStore {
 	const resolved = resolveStorage(storage);
 	if (typeof options !== 'object' || options === null) throw new ConfigError('durableObjectStore options must be an object.', { backend: BACKEND });
 	const layout = checkLayout(options.layout, BACKEND, 'log');
-	const adapter = createSqliteAdapter(new DurableObjectExecutor(resolved.sql, resolved.storage, checkChunkBytes(options.chunkBytes, BACKEND)), { layout, table: options.table ?? 'flue_sessions' });
+	const adapter = createSqliteAdapter(new DurableObjectExecutor(resolved.sql, resolved.storage, checkChunkBytes(options.chunkBytes, BACKEND)), {
+		layout,
+		table: options.table ?? DEFAULT_TABLE,
+	});
 	return createStore(adapter, {
 		concurrency: options.concurrency,
 		cacheBytes: options.cacheBytes ?? 16 * 1024 * 1024,

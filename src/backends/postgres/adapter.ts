@@ -9,15 +9,17 @@
  * EXISTS on that write. A concurrent writer waits for the row lock, re-checks the condition
  * against the committed row, finds the revision moved and writes nothing.
  */
-import { FORMAT_VERSION, checkFormatStamp } from '../../core/chunks.js';
-import { StaleRevisionError, type RawBlobSession, type RawLogSession, type StorageAdapter, type WritePlan } from '../../core/engine.js';
+
+import { type RawBlobSession, type RawLogSession, StaleRevisionError, type StorageAdapter, type WritePlan } from '../../core/engine.js';
+import { checkFormatStamp, FORMAT_VERSION } from '../../core/format.js';
 import { ConfigError, CorruptError, InvalidInputError, quoteId } from '../../errors.js';
+import { quotePostgres } from '../../sql/identifiers.js';
 import type { Layout, ListPage } from '../../types.js';
 import { classifyPostgresError } from './classify.js';
 import type { Driver, PgRow, Queryable } from './driver.js';
+import { META_TABLE as META, type PostgresTableSpec, postgresOwnedTables, postgresSchemaStatements, postgresTableNames } from './schema.js';
 
 const BACKEND = 'postgres';
-const META = 'flue_persist_meta';
 /** Sessions copied per statement when a blob table is copied into the log layout. */
 const COPY_BATCH = 50;
 /** SQLSTATEs raised by the triggers a blob-to-log migration installs. */
@@ -31,6 +33,8 @@ export interface PostgresLayoutOptions {
 	table: string;
 	/** null: the connection's search_path decides. */
 	schema: string | null;
+	/** Never write: init only checks the format stamp, and every write is refused before any I/O. */
+	readOnly?: boolean;
 }
 
 /**
@@ -64,16 +68,6 @@ export interface MigrateResult {
 	created: string[];
 	/** Sessions copied from the blob table (with `from: 'blob'`). */
 	copied: number;
-}
-
-/**
- * Table names a store uses, unquoted, for tools and tests that read them directly.
- *
- * @example
- * postgresTableNames('flue_sessions').entries // 'flue_sessions_entries'
- */
-export function postgresTableNames(table: string) {
-	return { blob: table, log: `${table}_log`, entries: `${table}_entries`, meta: META, mirror: `${table}_to_log` };
 }
 
 /** A Postgres array literal: the drivers then never need to know the array's type. */
@@ -130,7 +124,7 @@ export class PostgresAdapter implements StorageAdapter {
 	) {
 		this.layout = options.layout;
 		this.names = postgresTableNames(options.table);
-		const q = (name: string) => (options.schema ? `"${options.schema}"."${name}"` : `"${name}"`);
+		const q = (name: string) => quotePostgres(name, options.schema);
 		this.sql = { blob: q(this.names.blob), log: q(this.names.log), entries: q(this.names.entries), meta: q(META), mirror: q(this.names.mirror) };
 		this.head = this.layout === 'blob' ? this.sql.blob : this.sql.log;
 	}
@@ -139,13 +133,14 @@ export class PostgresAdapter implements StorageAdapter {
 
 	// ---------------------------------------------------------------- schema
 
-	/** Which of the store's relations exist, and the format stamp when the meta table does. */
+	/** Which of the store's relations exist (refusing ones of another shape), and the format stamp when the meta table does. */
 	private async inspect(q: Queryable): Promise<{ meta: boolean; blob: boolean; log: boolean; entries: boolean; stamp: string | null }> {
 		const [row] = await q.query(
 			'SELECT to_regclass($1) IS NOT NULL AS meta, to_regclass($2) IS NOT NULL AS blob, to_regclass($3) IS NOT NULL AS log, to_regclass($4) IS NOT NULL AS entries',
 			[this.sql.meta, this.sql.blob, this.sql.log, this.sql.entries],
 		);
 		const found = { meta: row!.meta === true, blob: row!.blob === true, log: row!.log === true, entries: row!.entries === true, stamp: null as string | null };
+		if (found.meta || found.log || found.entries) await this.checkColumns(q);
 		if (found.meta) {
 			const [stamp] = await q.query(`SELECT value FROM ${this.sql.meta} WHERE key = 'format_version'`, []);
 			if (stamp) found.stamp = String(stamp.value);
@@ -155,17 +150,26 @@ export class PostgresAdapter implements StorageAdapter {
 
 	/** A blob table made by hand (the Flue recipe) must have the column types the SQL relies on. */
 	private async checkBlobColumns(q: Queryable): Promise<void> {
-		const rows = await q.query('SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped', [this.sql.blob]);
+		const rows = await q.query(
+			'SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped',
+			[this.sql.blob],
+		);
 		const types = new Map(rows.map((r) => [String(r.name), String(r.type)]));
 		const table = this.names.blob;
 		for (const column of ['id', 'data', 'updated_at']) {
 			if (!types.has(column)) {
-				throw new ConfigError(`table ${table} has no column ${column}, so it is not a sessions table in the blob layout. Pick another table with the table option.`, { backend: BACKEND });
+				throw new ConfigError(
+					`table ${table} has no column ${column}, so it is not a sessions table in the blob layout. Pick another table with the table option.`,
+					{ backend: BACKEND },
+				);
 			}
 		}
 		const data = types.get('data')!;
 		if (data !== 'jsonb') {
-			throw new ConfigError(`table ${table}: column data is ${data}; the blob layout stores jsonb. Convert it once: ALTER TABLE ${table} ALTER COLUMN data TYPE jsonb USING data::jsonb`, { backend: BACKEND });
+			throw new ConfigError(
+				`table ${table}: column data is ${data}; the blob layout stores jsonb. Convert it once: ALTER TABLE ${table} ALTER COLUMN data TYPE jsonb USING data::jsonb`,
+				{ backend: BACKEND },
+			);
 		}
 		const updatedAt = types.get('updated_at')!;
 		if (updatedAt !== 'bigint') {
@@ -176,7 +180,45 @@ export class PostgresAdapter implements StorageAdapter {
 		}
 	}
 
+	/** The tables the store owns besides the blob table (see `postgresOwnedTables`). */
+	private ownedTables(): PostgresTableSpec[] {
+		return postgresOwnedTables(this.names, this.sql, this.layout);
+	}
+
+	/**
+	 * Refuses, before any read or write, a table found under one of the store's names whose columns
+	 * are not the ones the store creates: an application's table that happens to share the name.
+	 */
+	private async checkColumns(q: Queryable): Promise<void> {
+		const owned = this.ownedTables();
+		const rows = await q.query(
+			'SELECT t.name, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type FROM unnest($1::text[], $2::text[]) AS t(name, qualified) JOIN pg_attribute a ON a.attrelid = to_regclass(t.qualified) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY t.name, a.attnum',
+			[arrayLiteral(owned.map((t) => t.name)), arrayLiteral(owned.map((t) => t.sql))],
+		);
+		for (const table of owned) {
+			const found = rows.filter((r) => r.name === table.name).map((r) => ({ name: String(r.column), type: String(r.type) }));
+			if (found.length === 0) continue;
+			const byName = new Map(found.map((c) => [c.name, c.type]));
+			const same = found.length === table.columns.length && table.columns.every(([name, type]) => byName.get(name) === type);
+			if (same) continue;
+			throw new ConfigError(
+				`table ${table.name} has columns (${found.map((c) => `${c.name} ${c.type}`).join(', ')}), where flue-persist needs (${table.columns.map(([name, type]) => `${name} ${type}`).join(', ')}). ` +
+					'It is not a table this store made, so nothing was read or written. Point the store at another table with the table or schema option, or rename the other table.',
+				{ backend: BACKEND },
+			);
+		}
+	}
+
 	async init(): Promise<void> {
+		if (this.options.readOnly) {
+			// Nothing is created or checked beyond the stamp: the caller identified the tables, and a
+			// blob table made by hand (Flue's recipe) is read as it is.
+			const [row] = await this.driver.query('SELECT to_regclass($1) IS NOT NULL AS meta', [this.sql.meta]);
+			if (row?.meta !== true) return;
+			const [stamp] = await this.driver.query(`SELECT value FROM ${this.sql.meta} WHERE key = 'format_version'`, []);
+			if (stamp) checkFormatStamp(String(stamp.value), BACKEND);
+			return;
+		}
 		const found = await this.inspect(this.driver);
 		if (found.stamp !== null) checkFormatStamp(found.stamp, BACKEND);
 		const ready = found.stamp !== null && (this.layout === 'blob' ? found.blob : found.log && found.entries);
@@ -188,28 +230,23 @@ export class PostgresAdapter implements StorageAdapter {
 	}
 
 	private ddl(): string[] {
-		if (this.layout === 'blob') {
-			// The table of the Postgres recipe Flue users copy, unchanged, so its rows load as they are.
-			return [`CREATE TABLE IF NOT EXISTS ${this.sql.blob} (id TEXT PRIMARY KEY, data JSONB NOT NULL, updated_at BIGINT NOT NULL)`];
-		}
-		// Byte order (COLLATE "C") makes id comparisons cheap and lets list() page through the primary key.
-		// The foreign key removes a session's entries in the same statement that removes its header, and
-		// (an RI action reads the latest committed rows) also those a concurrent save had just added.
-		return [
-			`CREATE TABLE IF NOT EXISTS ${this.sql.log} (id TEXT COLLATE "C" PRIMARY KEY, header TEXT NOT NULL, updated_at BIGINT NOT NULL, entry_count INTEGER NOT NULL, bytes BIGINT NOT NULL)`,
-			`CREATE TABLE IF NOT EXISTS ${this.sql.entries} (session_id TEXT COLLATE "C" NOT NULL REFERENCES ${this.sql.log} (id) ON DELETE CASCADE, entry_id TEXT COLLATE "C" NOT NULL, part INTEGER NOT NULL, parts INTEGER NOT NULL, pos BIGINT NOT NULL, parent_id TEXT, data TEXT NOT NULL, PRIMARY KEY (session_id, entry_id, part))`,
-		];
+		return postgresSchemaStatements(this.names, this.sql, this.layout);
 	}
 
 	/** Creates what is missing and stamps the format; with `from: 'blob'` copies a blob table into the log layout. */
 	async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
+		this.refuseReadOnly(undefined);
 		if (typeof options !== 'object' || options === null) throw new ConfigError('migrate() takes an options object or nothing.', { backend: BACKEND });
 		const { from, seal = false } = options;
-		if (from !== undefined && from !== 'blob') throw new ConfigError(`migrate: option from must be 'blob' (got ${JSON.stringify(from)}).`, { backend: BACKEND });
+		if (from !== undefined && from !== 'blob')
+			throw new ConfigError(`migrate: option from must be 'blob' (got ${JSON.stringify(from)}).`, { backend: BACKEND });
 		if (from === 'blob' && this.layout !== 'log') {
-			throw new ConfigError("migrate({ from: 'blob' }) copies a blob table into the log layout: call it on a store created with layout: 'log'.", { backend: BACKEND });
+			throw new ConfigError("migrate({ from: 'blob' }) copies a blob table into the log layout: call it on a store created with layout: 'log'.", {
+				backend: BACKEND,
+			});
 		}
-		if (seal && from !== 'blob') throw new ConfigError("migrate: seal applies to a copy from the blob layout; pass { from: 'blob', seal: true }.", { backend: BACKEND });
+		if (seal && from !== 'blob')
+			throw new ConfigError("migrate: seal applies to a copy from the blob layout; pass { from: 'blob', seal: true }.", { backend: BACKEND });
 		const created: string[] = [];
 		await this.driver.transaction(async (q) => {
 			// IF NOT EXISTS notices would be printed by postgres.js, which logs every notice by default.
@@ -221,14 +258,15 @@ export class PostgresAdapter implements StorageAdapter {
 				const [row] = await q.query('SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS present', [this.options.schema]);
 				// CREATE SCHEMA IF NOT EXISTS needs the CREATE right on the database even when the schema exists.
 				if (row!.present !== true) {
-					await q.query(`CREATE SCHEMA IF NOT EXISTS "${this.options.schema}"`, []);
+					await q.query(`CREATE SCHEMA IF NOT EXISTS ${quotePostgres(this.options.schema)}`, []);
 					created.push(this.options.schema);
 				}
 			}
 			const found = await this.inspect(q);
 			if (found.stamp !== null) checkFormatStamp(found.stamp, BACKEND);
 			if (!found.meta) {
-				await q.query(`CREATE TABLE IF NOT EXISTS ${this.sql.meta} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`, []);
+				const meta = this.ownedTables()[0]!;
+				await q.query(`CREATE TABLE IF NOT EXISTS ${meta.sql} (${meta.columns.map(([name, , ddl]) => `${name} ${ddl}`).join(', ')})`, []);
 				created.push(META);
 			}
 			if (this.layout === 'blob' && found.blob) await this.checkBlobColumns(q);
@@ -241,19 +279,32 @@ export class PostgresAdapter implements StorageAdapter {
 					);
 				}
 			}
-			const missing = this.layout === 'blob' ? (found.blob ? [] : [this.names.blob]) : [...(found.log ? [] : [this.names.log]), ...(found.entries ? [] : [this.names.entries])];
+			const missing =
+				this.layout === 'blob'
+					? found.blob
+						? []
+						: [this.names.blob]
+					: [...(found.log ? [] : [this.names.log]), ...(found.entries ? [] : [this.names.entries])];
 			for (const statement of this.ddl()) await q.query(statement, []);
 			created.push(...missing);
 			await q.query(`INSERT INTO ${this.sql.meta} (key, value) VALUES ('format_version', $1) ON CONFLICT (key) DO NOTHING`, [String(FORMAT_VERSION)]);
-			await q.query(`INSERT INTO ${this.sql.meta} (key, value) VALUES ($1, 'present') ON CONFLICT (key) DO NOTHING`, [`layout:${this.options.table}:${this.layout}`]);
+			await q.query(`INSERT INTO ${this.sql.meta} (key, value) VALUES ($1, 'present') ON CONFLICT (key) DO NOTHING`, [
+				`layout:${this.options.table}:${this.layout}`,
+			]);
 			if (from === 'blob') {
-				if (!found.blob) throw new ConfigError(`migrate: there is no table ${this.names.blob} to copy sessions from. Check the table and schema options.`, { backend: BACKEND });
+				if (!found.blob)
+					throw new ConfigError(`migrate: there is no table ${this.names.blob} to copy sessions from. Check the table and schema options.`, {
+						backend: BACKEND,
+					});
 				await this.checkBlobColumns(q);
 				// The trigger is in place before the copy starts: a write either commits before it (and the
 				// copy sees it) or fires it (and the mirror writes it). DDL waits for in-flight writes.
 				await q.query(seal ? this.sealFunction() : this.mirrorFunction(), []);
-				await q.query(`DROP TRIGGER IF EXISTS "${this.names.mirror}" ON ${this.sql.blob}`, []);
-				await q.query(`CREATE TRIGGER "${this.names.mirror}" AFTER INSERT OR UPDATE OR DELETE ON ${this.sql.blob} FOR EACH ROW EXECUTE FUNCTION ${this.sql.mirror}()`, []);
+				await q.query(`DROP TRIGGER IF EXISTS ${quotePostgres(this.names.mirror)} ON ${this.sql.blob}`, []);
+				await q.query(
+					`CREATE TRIGGER ${quotePostgres(this.names.mirror)} AFTER INSERT OR UPDATE OR DELETE ON ${this.sql.blob} FOR EACH ROW EXECUTE FUNCTION ${this.sql.mirror}()`,
+					[],
+				);
 			}
 		});
 		const copied = from === 'blob' ? await this.copyBlob() : 0;
@@ -368,30 +419,44 @@ SELECT (SELECT count(*) FROM src)::int AS scanned, (SELECT count(*) FROM hdr)::i
 	async read(id: string): Promise<RawLogSession | RawBlobSession | null> {
 		if (this.layout === 'blob') {
 			// data::text: the driver hands back text, never a parsed object it would have to re-serialize.
-			const [row] = await this.driver.query(`SELECT data::text AS data, updated_at FROM ${this.sql.blob} WHERE id = $1`, [id]);
+			const [row] = await this.driver.query(`SELECT data::text AS data, updated_at FROM ${this.sql.blob} WHERE id = $1`, [id], true);
 			return row ? { rev: Number(row.updated_at), full: String(row.data) } : null;
 		}
-		const rows = await this.driver.query(
-			`SELECT 0 AS k, header AS data, updated_at, NULL::text AS entry_id, NULL::bigint AS pos, NULL::text AS parent_id, NULL::int AS part, NULL::int AS parts FROM ${this.sql.log} WHERE id = $1
-UNION ALL
-SELECT 1, data, NULL, entry_id, pos, parent_id, part, parts FROM ${this.sql.entries} WHERE session_id = $1
-ORDER BY k, pos, entry_id`,
+		// One row: the server joins the entry texts with a separator JSON text cannot contain (a raw
+		// U+001E), so the driver hands over one value instead of a row object per entry, and the keys
+		// come as one small JSON array. Both aggregates read the rows in the same (index) order; they
+		// are put in session order here, because sorting megabytes of entry text on the server (past
+		// work_mem) costs more than sorting a few thousand keys.
+		const [row] = await this.driver.query(
+			`SELECT h.header, h.updated_at, h.bytes, e.texts, e.keys, e.odd FROM ${this.sql.log} h LEFT JOIN LATERAL (` +
+				`SELECT string_agg(x.data, chr(30)) AS texts, json_agg(json_build_array(x.entry_id, x.parent_id, x.pos))::text AS keys, ` +
+				`count(*) FILTER (WHERE x.part <> 0 OR x.parts <> 1)::int AS odd FROM ${this.sql.entries} x WHERE x.session_id = h.id) e ON true WHERE h.id = $1`,
 			[id],
+			true,
 		);
-		const head = rows[0];
-		if (!head || Number(head.k) !== 0) return null;
-		const entries: RawLogSession['entries'] = new Array(rows.length - 1);
-		for (let i = 1; i < rows.length; i++) {
-			const r: PgRow = rows[i]!;
-			if (Number(r.parts) !== 1 || Number(r.part) !== 0) {
-				throw new CorruptError(
-					`session ${quoteId(id)}: entry ${quoteId(String(r.entry_id))} in table ${this.names.entries} is stored as part ${String(r.part)} of ${String(r.parts)}, which this store never writes. Nothing was changed. Run \`flue-persist doctor\` to find the damage, or delete the session.`,
-					{ backend: BACKEND, sessionId: id },
-				);
+		if (!row) return null;
+		const corrupt = (detail: string) =>
+			new CorruptError(`session ${quoteId(id)}: ${detail}. Nothing was changed. Run \`flue-persist doctor\` to find the damage, or delete the session.`, {
+				backend: BACKEND,
+				sessionId: id,
+			});
+		if (Number(row.odd) > 0) throw corrupt(`table ${this.names.entries} holds entries stored in parts, which this store never writes`);
+		const entries: RawLogSession['entries'] = [];
+		if (row.texts != null) {
+			const texts = String(row.texts).split('\u001e');
+			const keys = JSON.parse(String(row.keys)) as Array<[string, string | null, number]>;
+			if (texts.length !== keys.length)
+				throw corrupt(`an entry text in table ${this.names.entries} holds the character U+001E, which JSON text cannot contain`);
+			entries.length = keys.length;
+			let sorted = true;
+			for (let i = 0; i < keys.length; i++) {
+				const [entryId, parentId, pos] = keys[i]!;
+				entries[i] = { id: entryId, parentId, pos, json: texts[i]! };
+				if (i > 0 && (pos < entries[i - 1]!.pos || (pos === entries[i - 1]!.pos && entryId < entries[i - 1]!.id))) sorted = false;
 			}
-			entries[i - 1] = { id: String(r.entry_id), parentId: r.parent_id == null ? null : String(r.parent_id), pos: Number(r.pos), json: String(r.data) };
+			if (!sorted) entries.sort((a, b) => a.pos - b.pos || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 		}
-		return { rev: Number(head.updated_at), header: String(head.data), entries };
+		return { rev: Number(row.updated_at), header: String(row.header), entries, bytes: Number(row.bytes) };
 	}
 
 	async list({ prefix, limit, cursor }: { prefix: string; limit: number; cursor: string | null }): Promise<ListPage> {
@@ -431,7 +496,9 @@ ORDER BY k, pos, entry_id`,
 		const bytes = p.add(plan.bytes, 'bigint');
 		const ctes: string[] = [];
 		if (plan.expectedRev === null) {
-			ctes.push(`head AS (INSERT INTO ${this.sql.log} (id, header, updated_at, entry_count, bytes) VALUES (${id}, ${header}, ${rev}, ${count}, ${bytes}) ON CONFLICT (id) DO NOTHING RETURNING 1)`);
+			ctes.push(
+				`head AS (INSERT INTO ${this.sql.log} (id, header, updated_at, entry_count, bytes) VALUES (${id}, ${header}, ${rev}, ${count}, ${bytes}) ON CONFLICT (id) DO NOTHING RETURNING 1)`,
+			);
 		} else {
 			ctes.push(
 				`head AS (UPDATE ${this.sql.log} SET header = ${header}, updated_at = ${rev}, entry_count = ${count}, bytes = ${bytes} WHERE id = ${id} AND updated_at = ${p.add(plan.expectedRev, 'bigint')} RETURNING 1)`,
@@ -441,7 +508,9 @@ ORDER BY k, pos, entry_id`,
 				const keep = p.add(arrayLiteral(changes.entries.map((e) => e.id)), 'text[]');
 				ctes.push(`gone AS (DELETE FROM ${this.sql.entries} WHERE session_id = ${id} AND NOT (entry_id = ANY (${keep})) AND EXISTS (SELECT 1 FROM head))`);
 			} else if (changes.removed.length > 0) {
-				ctes.push(`gone AS (DELETE FROM ${this.sql.entries} WHERE session_id = ${id} AND entry_id = ANY (${p.add(arrayLiteral(changes.removed), 'text[]')}) AND EXISTS (SELECT 1 FROM head))`);
+				ctes.push(
+					`gone AS (DELETE FROM ${this.sql.entries} WHERE session_id = ${id} AND entry_id = ANY (${p.add(arrayLiteral(changes.removed), 'text[]')}) AND EXISTS (SELECT 1 FROM head))`,
+				);
 			}
 		}
 		const upsert = changes.rewrite || plan.expectedRev === null ? changes.entries : [...changes.changed, ...changes.added];
@@ -472,11 +541,22 @@ ORDER BY k, pos, entry_id`,
 		};
 	}
 
+	/** A read-only store refuses a write before any I/O. */
+	private refuseReadOnly(id: string | undefined): void {
+		if (!this.options.readOnly) return;
+		const what = id === undefined ? 'nothing was migrated' : `session ${quoteId(id)} was not changed`;
+		throw new ConfigError(`${what}: the store was created with readOnly: true, so it only loads and lists. Nothing was written.`, {
+			backend: BACKEND,
+			sessionId: id,
+		});
+	}
+
 	async write(plan: WritePlan): Promise<void> {
+		this.refuseReadOnly(plan.id);
 		const { text, params } = this.layout === 'blob' ? this.blobStatement(plan) : this.logStatement(plan);
 		let rows: PgRow[];
 		try {
-			rows = await this.driver.query(text, params);
+			rows = await this.driver.query(text, params, true);
 		} catch (error) {
 			throw this.writeError(error, plan.id);
 		}
@@ -489,11 +569,14 @@ ORDER BY k, pos, entry_id`,
 		// Under REPEATABLE READ or SERIALIZABLE defaults a concurrent write surfaces as 40001 instead of 0 rows.
 		if (code === '40001' || code === '40P01' || code === SQLSTATE_STALE) return new StaleRevisionError(id);
 		if (code === SQLSTATE_SEALED) {
-			return new ConfigError(`session ${quoteId(id)}: table ${this.names.blob} was moved to the log layout and no longer accepts writes. Nothing was written. Create the store with layout: 'log'.`, {
-				backend: BACKEND,
-				sessionId: id,
-				cause: error,
-			});
+			return new ConfigError(
+				`session ${quoteId(id)}: table ${this.names.blob} was moved to the log layout and no longer accepts writes. Nothing was written. Create the store with layout: 'log'.`,
+				{
+					backend: BACKEND,
+					sessionId: id,
+					cause: error,
+				},
+			);
 		}
 		if (this.layout === 'blob' && (code === '22P05' || code === '22P02')) {
 			return new InvalidInputError(
@@ -502,16 +585,20 @@ ORDER BY k, pos, entry_id`,
 			);
 		}
 		if (code === '22021') {
-			return new InvalidInputError(`session ${quoteId(id)}: a value holds a character Postgres text cannot store (NUL). Nothing was written. Remove it from the data.`, {
-				backend: BACKEND,
-				sessionId: id,
-				cause: error,
-			});
+			return new InvalidInputError(
+				`session ${quoteId(id)}: a value holds a character Postgres text cannot store (NUL). Nothing was written. Remove it from the data.`,
+				{
+					backend: BACKEND,
+					sessionId: id,
+					cause: error,
+				},
+			);
 		}
 		return error as Error;
 	}
 
 	async remove(id: string): Promise<void> {
+		this.refuseReadOnly(id);
 		// Log layout: the foreign key's ON DELETE CASCADE removes the entries in the same statement.
 		await this.driver.query(`DELETE FROM ${this.head} WHERE id = $1`, [id]);
 	}

@@ -2,7 +2,7 @@
  * Turns what pg and postgres.js throw into typed errors whose message says what to do. Both
  * drivers put the SQLSTATE (or the Node socket error code) in `error.code`.
  */
-import { BackendError, ConfigError, TooLargeError, isFluePersistError, quoteId, type FluePersistError } from '../../errors.js';
+import { BackendError, ConfigError, type FluePersistError, isFluePersistError, quoteId, TooLargeError } from '../../errors.js';
 
 const BACKEND = 'postgres';
 
@@ -52,7 +52,10 @@ export function classifyPostgresError(error: unknown, sessionId: string | undefi
 		);
 	}
 	if (code === '53300') {
-		return new BackendError(`${what}the Postgres server refused the connection: too many clients (${reason}). Lower the pool size (max) of your clients or raise max_connections.`, details);
+		return new BackendError(
+			`${what}the Postgres server refused the connection: too many clients (${reason}). Lower the pool size (max) of your clients or raise max_connections.`,
+			details,
+		);
 	}
 	if (code === '28P01' || code === '28000') {
 		return new ConfigError(`${what}the Postgres server refused the login (${reason}). Check the user and password in the connection string.`, details);
@@ -60,8 +63,19 @@ export function classifyPostgresError(error: unknown, sessionId: string | undefi
 	if (code === '3D000') {
 		return new ConfigError(`${what}${reason}. Create the database, or fix its name in the connection string.`, details);
 	}
+	if (code === '3F000') {
+		// "no schema has been selected to create in" / "schema … does not exist": the connection's
+		// search_path (or the schema option) names no existing schema.
+		return new ConfigError(
+			`${what}the schema does not exist in this database (${reason}). Create it (CREATE SCHEMA …), pass the schema option naming one the store may create, or fix search_path in the connection string.`,
+			details,
+		);
+	}
 	if (code === '42501') {
-		return new ConfigError(`${what}permission denied (${reason}). Grant the role rights on the store's schema and tables, or run store.migrate() once as their owner.`, details);
+		return new ConfigError(
+			`${what}permission denied (${reason}). Grant the role rights on the store's schema and tables, or run store.migrate() once as their owner.`,
+			details,
+		);
 	}
 	if (code === '42P10') {
 		return new ConfigError(`${what}the sessions table has no primary key on id (${reason}). Add one: ALTER TABLE <table> ADD PRIMARY KEY (id).`, details);

@@ -1,15 +1,37 @@
-import { checkIdentifier } from '../../core/chunks.js';
 import { checkConcurrency, checkLayout, createStore } from '../../core/engine.js';
 import { KeyedQueue } from '../../core/keyed-queue.js';
 import { checkSessionId } from '../../core/serialize.js';
 import { BackendError, ConfigError, isFluePersistError, quoteId } from '../../errors.js';
-import type { FluePersistStore, StoreOptions } from '../../types.js';
-import { PostgresAdapter, postgresTableNames, type MigrateOptions, type MigrateResult } from './adapter.js';
+import { checkIdentifier } from '../../sql/identifiers.js';
+import type {
+	ConcurrencyMode,
+	FluePersistStore,
+	ListOptions,
+	ListPage,
+	SessionData,
+	SessionDelta,
+	SessionListItem,
+	StoreCapabilities,
+	StoreOptions,
+} from '../../types.js';
+import { type MigrateOptions, type MigrateResult, PostgresAdapter } from './adapter.js';
 import { classifyPostgresError, describeDriverError } from './classify.js';
-import { detectDriver, type Driver, type PostgresClient, type Queryable } from './driver.js';
+import { type Driver, detectDriver, type PostgresClient, type Queryable } from './driver.js';
+import { DEFAULT_TABLE, postgresTableNames } from './schema.js';
 
 export type { MigrateOptions, MigrateResult } from './adapter.js';
-export type { PgClient, PgPool, PgPoolClient, PgQueryResult, PgRow, PostgresClient, PostgresJsQueryable, PostgresJsReserved, PostgresJsRows, PostgresJsSql } from './driver.js';
+export type {
+	PgClient,
+	PgPool,
+	PgPoolClient,
+	PgQueryResult,
+	PgRow,
+	PostgresClient,
+	PostgresJsQueryable,
+	PostgresJsReserved,
+	PostgresJsRows,
+	PostgresJsSql,
+} from './driver.js';
 export { postgresTableNames };
 
 /**
@@ -21,6 +43,11 @@ export { postgresTableNames };
 export interface PostgresStoreOptions extends StoreOptions {
 	/** Schema of the tables; created by `migrate()` when missing. Default: none, so the connection's search_path decides (usually `public`). */
 	schema?: string;
+	/**
+	 * Never write: nothing is created, the first call only checks the format stamp, and a save,
+	 * delete or `migrate()` is refused with CONFIG before any I/O. Loads and lists only. Default false.
+	 */
+	readOnly?: boolean;
 }
 
 /**
@@ -76,7 +103,11 @@ function typed(error: unknown, sessionId: string | undefined, doing: string): Er
 	const known = classifyPostgresError(error, sessionId);
 	if (known) return known;
 	const what = sessionId === undefined ? '' : `session ${quoteId(sessionId)}: `;
-	return new BackendError(`${what}${doing} failed: ${describeDriverError(error)}. Check that the database is reachable and retry.`, { backend: BACKEND, sessionId, cause: error });
+	return new BackendError(`${what}${doing} failed: ${describeDriverError(error)}. Check that the database is reachable and retry.`, {
+		backend: BACKEND,
+		sessionId,
+		cause: error,
+	});
 }
 
 async function withAdvisoryLock<T>(driver: Driver, id: string, fn: () => Promise<T>): Promise<T> {
@@ -124,48 +155,101 @@ export function postgresStore(client: PostgresClient, options: PostgresStoreOpti
 	const driver = detectDriver(client);
 	if (typeof options !== 'object' || options === null) throw new ConfigError('postgresStore options must be an object.', { backend: BACKEND });
 	const layout = checkLayout(options.layout, BACKEND, 'log');
-	const table = checkIdentifier(options.table ?? 'flue_sessions', 'table', BACKEND);
+	const table = checkIdentifier(options.table ?? DEFAULT_TABLE, 'table', BACKEND);
 	const schema = options.schema === undefined ? null : checkIdentifier(options.schema, 'schema', BACKEND);
 	const concurrency = checkConcurrency(options.concurrency, BACKEND);
-	const adapter = new PostgresAdapter(driver, Object.freeze({ layout, table, schema }));
-	const store = createStore(adapter, {
+	const readOnly = options.readOnly ?? false;
+	if (typeof readOnly !== 'boolean') throw new ConfigError(`option readOnly must be true or false (got ${JSON.stringify(readOnly)}).`, { backend: BACKEND });
+	const adapter = new PostgresAdapter(driver, Object.freeze({ layout, table, schema, readOnly }));
+	const engine = createStore(adapter, {
 		concurrency,
 		cacheBytes: options.cacheBytes,
 		immutableEntries: options.immutableEntries,
 		capabilities: { durable: true, maxSessionBytes: 64 * 1024 * 1024 },
 	});
-	// Waiters in this process queue in memory instead of each holding a connection.
-	const locks = new KeyedQueue();
-	let closed = false;
-	const close = store.close.bind(store);
-	const assertOpen = () => {
-		if (closed) throw new ConfigError('this store is closed; create a new one.', { backend: BACKEND });
-	};
-	return Object.assign(store, {
-		async close() {
-			closed = true;
-			await close();
-		},
-		async migrate(migrateOptions?: MigrateOptions) {
-			assertOpen();
-			try {
-				return await adapter.migrate(migrateOptions);
-			} catch (error) {
-				throw typed(error, undefined, 'migrate()');
-			}
-		},
-		async withSessionLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-			assertOpen();
-			checkSessionId(id, BACKEND);
-			if (typeof fn !== 'function') throw new ConfigError(`withSessionLock(${quoteId(id)}, fn): fn must be a function (got ${typeof fn}).`, { backend: BACKEND, sessionId: id });
-			// The lock holds one connection while fn's own loads and saves need another: with one, they would wait forever.
-			if (!driver.shared && driver.maxConnections === 1) {
-				throw new ConfigError(`withSessionLock(${quoteId(id)}): the ${driver.kind} has max: 1, and the lock holds that connection while fn needs another. Create it with max: 2 or more.`, {
+	return new PostgresSessionStore(engine, adapter, driver);
+}
+
+/** The engine's store, and what only Postgres adds beside it: migrations and advisory locks. */
+class PostgresSessionStore implements PostgresStore {
+	/** Waiters in this process queue in memory instead of each holding a connection. */
+	private readonly locks = new KeyedQueue();
+	private closed = false;
+
+	constructor(
+		private readonly engine: FluePersistStore,
+		private readonly adapter: PostgresAdapter,
+		private readonly driver: Driver,
+	) {}
+
+	get backend(): string {
+		return this.engine.backend;
+	}
+	get layout(): FluePersistStore['layout'] {
+		return this.engine.layout;
+	}
+	get concurrency(): ConcurrencyMode {
+		return this.engine.concurrency;
+	}
+	get capabilities(): StoreCapabilities {
+		return this.engine.capabilities;
+	}
+
+	save(id: string, data: SessionData): Promise<void> {
+		return this.engine.save(id, data);
+	}
+	load<T extends SessionData = SessionData>(id: string): Promise<T | null> {
+		return this.engine.load<T>(id);
+	}
+	delete(id: string): Promise<void> {
+		return this.engine.delete(id);
+	}
+	saveDelta(id: string, delta: SessionDelta): Promise<void> {
+		return this.engine.saveDelta(id, delta);
+	}
+	list(options?: ListOptions): Promise<ListPage> {
+		return this.engine.list(options);
+	}
+	listAll(options?: { prefix?: string }): AsyncIterable<SessionListItem> {
+		return this.engine.listAll(options);
+	}
+	has(id: string): Promise<boolean> {
+		return this.engine.has(id);
+	}
+
+	async close(): Promise<void> {
+		this.closed = true;
+		await this.engine.close();
+	}
+
+	async migrate(migrateOptions?: MigrateOptions): Promise<MigrateResult> {
+		this.assertOpen();
+		try {
+			return await this.adapter.migrate(migrateOptions);
+		} catch (error) {
+			throw typed(error, undefined, 'migrate()');
+		}
+	}
+
+	async withSessionLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+		this.assertOpen();
+		checkSessionId(id, BACKEND);
+		if (typeof fn !== 'function')
+			throw new ConfigError(`withSessionLock(${quoteId(id)}, fn): fn must be a function (got ${typeof fn}).`, { backend: BACKEND, sessionId: id });
+		// The lock holds one connection while fn's own loads and saves need another: with one, they would wait forever.
+		if (!this.driver.shared && this.driver.maxConnections === 1) {
+			throw new ConfigError(
+				`withSessionLock(${quoteId(id)}): the ${this.driver.kind} has max: 1, and the lock holds that connection while fn needs another. Create it with max: 2 or more.`,
+				{
 					backend: BACKEND,
 					sessionId: id,
-				});
-			}
-			return locks.run(id, () => withAdvisoryLock(driver, id, fn));
-		},
-	});
+				},
+			);
+		}
+		return this.locks.run(id, () => withAdvisoryLock(this.driver, id, fn));
+	}
+
+	private assertOpen(): void {
+		if (this.closed) throw new ConfigError('this store is closed; create a new one.', { backend: BACKEND });
+	}
 }

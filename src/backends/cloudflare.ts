@@ -28,7 +28,9 @@ export const CLOUDFLARE_LIMITS = Object.freeze({
 export function checkChunkBytes(value: unknown, backend: string): number {
 	if (value === undefined) return CLOUDFLARE_LIMITS.maxValueBytes;
 	if (typeof value !== 'number' || !Number.isInteger(value) || value < 1024 || value > CLOUDFLARE_LIMITS.maxValueBytes) {
-		throw new ConfigError(`option chunkBytes must be a whole number of bytes from 1024 to ${CLOUDFLARE_LIMITS.maxValueBytes} (got ${String(value)}).`, { backend });
+		throw new ConfigError(`option chunkBytes must be a whole number of bytes from 1024 to ${CLOUDFLARE_LIMITS.maxValueBytes} (got ${String(value)}).`, {
+			backend,
+		});
 	}
 	return value;
 }
