@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStore } from '../../src/backends/postgres/index.js';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import { conversation } from '../../src/conformance/fixtures.js';
-import { isFluePersistError, memoryStore, type FluePersistStore, type SessionData } from '../../src/index.js';
+import { type FluePersistStore, isFluePersistError, memoryStore, type SessionData } from '../../src/index.js';
 import { dropSchema, makePool, uniqueSchema } from '../support/postgres.js';
 
 const RUNS = 150;
@@ -35,7 +35,11 @@ const anyCodePoint = fc.string({ unit: 'binary', minLength: 1, maxLength: 1 });
 const oddText = fc.string({ unit: fc.oneof({ weight: 6, arbitrary: anyCodePoint }, { weight: 1, arbitrary: fc.constantFrom(...oddUnits) }), maxLength: 16 });
 /** Any code point but NUL: well-formed text every store must keep. */
 const cleanText = fc.string({ unit: anyCodePoint.filter((c) => c !== '\u0000'), maxLength: 16 });
-const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-0, 0, 5e-324, 1e21, -1e-7, Number.MAX_SAFE_INTEGER, Number.MAX_VALUE, 0.1));
+const number = fc.oneof(
+	fc.integer(),
+	fc.double({ noNaN: true, noDefaultInfinity: true }),
+	fc.constantFrom(-0, 0, 5e-324, 1e21, -1e-7, Number.MAX_SAFE_INTEGER, Number.MAX_VALUE, 0.1),
+);
 
 /** An own property even for "__proto__", as JSON.parse would make it. */
 function objectOf(pairs: Array<[string, unknown]>): Record<string, unknown> {
@@ -46,7 +50,10 @@ function objectOf(pairs: Array<[string, unknown]>): Record<string, unknown> {
 
 /** Sessions whose strings are drawn from `text`. */
 function sessions(text: fc.Arbitrary<string>) {
-	const key = fc.oneof({ weight: 8, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'entries', 'id', 'parentId', 'leafId', '') });
+	const key = fc.oneof(
+		{ weight: 8, arbitrary: text },
+		{ weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'entries', 'id', 'parentId', 'leafId', '') },
+	);
 	const { json } = fc.letrec<{ json: unknown }>((tie) => ({
 		json: fc.oneof(
 			{ depthSize: 'small', withCrossShrink: true },
@@ -55,7 +62,9 @@ function sessions(text: fc.Arbitrary<string>) {
 			number,
 			text,
 			fc.array(tie('json'), { maxLength: 4 }),
-			fc.array(fc.tuple(key, fc.oneof({ weight: 9, arbitrary: tie('json') }, { weight: 1, arbitrary: fc.constant(undefined) })), { maxLength: 4 }).map(objectOf),
+			fc
+				.array(fc.tuple(key, fc.oneof({ weight: 9, arbitrary: tie('json') }, { weight: 1, arbitrary: fc.constant(undefined) })), { maxLength: 4 })
+				.map(objectOf),
 		),
 	}));
 	/** Deep nesting, past what the other arbitraries reach. */
@@ -70,9 +79,18 @@ function sessions(text: fc.Arbitrary<string>) {
 			type: fc.oneof(fc.constantFrom('message', 'compaction', 'branch_summary'), text),
 			id: validId,
 			// Empty is allowed; NUL and lone surrogates are refused like in ids (tested below).
-			parentId: fc.oneof(fc.constant(null), text.filter((p) => !p.includes('\u0000') && p.isWellFormed())),
+			parentId: fc.oneof(
+				fc.constant(null),
+				text.filter((p) => !p.includes('\u0000') && p.isWellFormed()),
+			),
 			timestamp: text,
-			extra: fc.array(fc.tuple(key.filter((k) => !['type', 'id', 'parentId', 'timestamp'].includes(k)), fc.oneof(json, deep)), { maxLength: 3 }),
+			extra: fc.array(
+				fc.tuple(
+					key.filter((k) => !['type', 'id', 'parentId', 'timestamp'].includes(k)),
+					fc.oneof(json, deep),
+				),
+				{ maxLength: 3 },
+			),
 		})
 		.map(({ extra, ...fields }) => ({ ...fields, ...objectOf(extra) }) as unknown as SessionData['entries'][number]);
 	const session = fc
@@ -83,7 +101,13 @@ function sessions(text: fc.Arbitrary<string>) {
 			version: number,
 			createdAt: text,
 			updatedAt: text,
-			extra: fc.array(fc.tuple(key.filter((k) => !['entries', 'leafId', 'metadata', 'version', 'createdAt', 'updatedAt'].includes(k)), json), { maxLength: 2 }),
+			extra: fc.array(
+				fc.tuple(
+					key.filter((k) => !['entries', 'leafId', 'metadata', 'version', 'createdAt', 'updatedAt'].includes(k)),
+					json,
+				),
+				{ maxLength: 2 },
+			),
 		})
 		.map(({ extra, ...fields }) => ({ ...objectOf(extra), ...fields }) as unknown as SessionData);
 	return { validId, session };
@@ -108,11 +132,14 @@ const poison = fc.constantFrom<[string, () => unknown]>(
 	['Set', () => new Set([1])],
 	['class instance', () => new (class Thing {})()],
 	['undefined in an array', () => [1, undefined]],
-	['cycle', () => {
-		const o: Record<string, unknown> = {};
-		o.self = o;
-		return o;
-	}],
+	[
+		'cycle',
+		() => {
+			const o: Record<string, unknown> = {};
+			o.self = o;
+			return o;
+		},
+	],
 );
 
 /** A malformed session id: every call with it must be INVALID_INPUT. */
@@ -146,7 +173,8 @@ interface Target {
 }
 
 const never = () => null;
-const jsonbRefuses = (data: SessionData) => ([...strings(jsonOf(data))].some((s) => s.includes('\u0000') || !s.isWellFormed()) ? 'jsonb holds no \\u0000 and no lone surrogate' : null);
+const jsonbRefuses = (data: SessionData) =>
+	[...strings(jsonOf(data))].some((s) => s.includes('\u0000') || !s.isWellFormed()) ? 'jsonb holds no \\u0000 and no lone surrogate' : null;
 
 const base = (): SessionData => conversation(2, { toolBytes: 40 });
 
@@ -190,7 +218,9 @@ let counter = 0;
 /** Per store: well-formed sessions kept and refused, so the log shows both paths ran. */
 const tally = new Map<string, { kept: number; refused: number }>();
 afterAll(() => {
-	console.log(`bad input: ${RUNS} runs per property; well-formed sessions kept/refused: ${[...tally].map(([name, t]) => `${name} ${t.kept}/${t.refused}`).join(', ')}`);
+	console.log(
+		`bad input: ${RUNS} runs per property; well-formed sessions kept/refused: ${[...tally].map(([name, t]) => `${name} ${t.kept}/${t.refused}`).join(', ')}`,
+	);
 });
 
 for (const target of targets) {
@@ -233,7 +263,14 @@ for (const target of targets) {
 					const spot = where % 3;
 					if (spot === 0) next.metadata = { ...next.metadata, bad: make() };
 					else if (spot === 1) next.extraField = [make()];
-					else next.entries.push({ type: 'message', id: 'bad-entry', parentId: null, timestamp: 't', message: { content: make() } } as SessionData['entries'][number]);
+					else
+						next.entries.push({
+							type: 'message',
+							id: 'bad-entry',
+							parentId: null,
+							timestamp: 't',
+							message: { content: make() },
+						} as SessionData['entries'][number]);
 					expect(await outcome(() => target.store.save(id, next))).toBe('INVALID_INPUT');
 					expect(await target.store.load(id)).toEqual(jsonOf(before));
 				}),
@@ -260,7 +297,17 @@ for (const target of targets) {
 						() => ({ ...data, entries: [...before.entries, { ...before.entries[0], id: badEntryId }] }),
 						() => ({ ...data, entries: [...before.entries, { ...before.entries[1] }] }),
 						() => ({ ...data, entries: [...before.entries, { ...before.entries[1], id: 'p', parentId: 7 }] }),
-						() => ({ ...data, entries: [...before.entries, { ...before.entries[1], id: 'p', parentId: typeof badEntryId === 'string' && badEntryId !== '' && badEntryId.length <= 1024 ? badEntryId : '\u0000' }] }),
+						() => ({
+							...data,
+							entries: [
+								...before.entries,
+								{
+									...before.entries[1],
+									id: 'p',
+									parentId: typeof badEntryId === 'string' && badEntryId !== '' && badEntryId.length <= 1024 ? badEntryId : '\u0000',
+								},
+							],
+						}),
 						() => ({ ...data, entries: 'not an array' }),
 						() => ({ ...data, entries: [...before.entries, 'not an object'] }),
 						() => ({ ...data, leafId: 12 }),

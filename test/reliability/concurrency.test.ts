@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emptySession } from '../../src/conformance/fixtures.js';
 import { postgresStore } from '../../src/backends/postgres/index.js';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
+import { emptySession } from '../../src/conformance/fixtures.js';
 import type { ConcurrencyMode, FluePersistStore, SessionData } from '../../src/index.js';
 import { dropSchema, makePool, postgresUrl, uniqueSchema } from '../support/postgres.js';
 import { digest } from './support/canonical.js';
@@ -36,10 +36,12 @@ async function contend(target: Target, open: () => FluePersistStore, concurrency
 	await setup.close();
 	const startAt = Date.now() + 1500;
 	const workers = await Promise.all(
-		Array.from({ length: WRITERS }, (_, writer) => startWorker('contender', { target, id: ID, writer, turns: TURNS, layout: 'log', concurrency, table, startAt })),
+		Array.from({ length: WRITERS }, (_, writer) =>
+			startWorker('contender', { target, id: ID, writer, turns: TURNS, layout: 'log', concurrency, table, startAt }),
+		),
 	);
 	const exits = await Promise.all(workers.map((w) => w.exited));
-	exits.forEach((exit, i) => expect(exit.code, workers[i]!.stderr()).toBe(0));
+	for (const [i, exit] of exits.entries()) expect(exit.code, workers[i]!.stderr()).toBe(0);
 	const acked: Outcome['acked'] = [];
 	let conflicts = 0;
 	for (const w of workers) {
@@ -110,7 +112,12 @@ describe(`${WRITERS} processes saving one session`, () => {
 		it(`Postgres, ${mode}`, async () => {
 			const schema = uniqueSchema('contend');
 			schemas.push(schema);
-			const outcome = await contend({ backend: 'postgres', url: postgresUrl(), schema }, () => postgresStore(pool, { schema, table: 'c', concurrency: mode }), mode, 'c');
+			const outcome = await contend(
+				{ backend: 'postgres', url: postgresUrl(), schema },
+				() => postgresStore(pool, { schema, table: 'c', concurrency: mode }),
+				mode,
+				'c',
+			);
 			check(mode, 'postgres', outcome);
 		});
 

@@ -12,6 +12,7 @@ import { postgresStore } from '../../src/backends/postgres/index.js';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import type { FluePersistStore, Layout } from '../../src/index.js';
 import { dropSchema, makePool, postgresUrl, uniqueSchema } from '../support/postgres.js';
+import { DatabaseSync, NODE_SQLITE_SKIP } from '../support/sqlite-drivers.js';
 import { snapshotAt, turnOf } from './support/snapshots.js';
 import { startWorker } from './support/workers.js';
 import type { Target } from './workers/open-store.js';
@@ -47,7 +48,10 @@ async function crashLoop(target: Target, openReader: (layout: Layout) => FluePer
 			const generation = Math.floor(kill / KILLS_PER_GENERATION);
 			const sessions = LAYOUTS.map((layout, s) => ({ s, layout, id: `crash:${generation}:${s}` }));
 			const tag = `flue-crash-${process.pid}-${kill}`;
-			const worker = await startWorker('crash-saver', { target: target.backend === 'postgres' ? { ...target, url: withApplicationName(target.url, tag) } : target, sessions });
+			const worker = await startWorker('crash-saver', {
+				target: target.backend === 'postgres' ? { ...target, url: withApplicationName(target.url, tag) } : target,
+				sessions,
+			});
 			await worker.waitFor((line) => line === 'ready');
 			await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 120));
 			worker.child.kill('SIGKILL');
@@ -107,13 +111,21 @@ describe('SIGKILL during saves', () => {
 	const dir = mkdtempSync(join(tmpdir(), 'flue-persist-crash-'));
 	afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-	it(`SQLite: ${KILLS} kills, every session a saved snapshot, nothing acknowledged lost`, async () => {
-		const file = join(dir, 'crash.db');
-		const tally = await crashLoop({ backend: 'sqlite', file }, (layout) => sqliteStore(file, { layout, table: layout === 'log' ? 'crash_log' : 'crash_blob' }));
-		console.log(summary('sqlite', tally));
-		expect(tally.kills).toBe(KILLS);
-		expect(tally.acknowledged).toBeGreaterThan(KILLS);
-	});
+	for (const driver of ['better-sqlite3', 'node:sqlite'] as const) {
+		if (driver === 'node:sqlite' && !DatabaseSync) {
+			it.skip(`SQLite through node:sqlite: ${NODE_SQLITE_SKIP}`, () => undefined);
+			continue;
+		}
+		it(`SQLite through ${driver}: ${KILLS} kills, every session a saved snapshot, nothing acknowledged lost`, async () => {
+			const file = join(dir, `crash-${driver.replace(/\W/g, '-')}.db`);
+			const tally = await crashLoop({ backend: 'sqlite', file, driver }, (layout) =>
+				sqliteStore(file, { layout, driver, table: layout === 'log' ? 'crash_log' : 'crash_blob' }),
+			);
+			console.log(summary(`sqlite (${driver})`, tally));
+			expect(tally.kills).toBe(KILLS);
+			expect(tally.acknowledged).toBeGreaterThan(KILLS);
+		});
+	}
 
 	it(`Postgres: ${KILLS} kills, every session a saved snapshot, nothing acknowledged lost`, async () => {
 		const url = postgresUrl();
@@ -125,7 +137,11 @@ describe('SIGKILL during saves', () => {
 					await new Promise((resolve) => setTimeout(resolve, 5));
 				}
 			};
-			const tally = await crashLoop({ backend: 'postgres', url, schema }, (layout) => postgresStore(pool, { layout, schema, table: layout === 'log' ? 'crash_log' : 'crash_blob' }), settle);
+			const tally = await crashLoop(
+				{ backend: 'postgres', url, schema },
+				(layout) => postgresStore(pool, { layout, schema, table: layout === 'log' ? 'crash_log' : 'crash_blob' }),
+				settle,
+			);
 			console.log(summary('postgres', tally));
 			expect(tally.kills).toBe(KILLS);
 			expect(tally.acknowledged).toBeGreaterThan(KILLS);

@@ -1,5 +1,5 @@
 /**
- * Load: 10,000 sessions of 20 turns each, saved after every turn through one pg Pool by a
+ * Load: 10,000 sessions (FLUE_PERSIST_LOAD_SESSIONS) of 20 turns each, saved after every turn through one pg Pool by a
  * bounded number of concurrent lanes (half in the log layout, half in the blob layout). Then a
  * new store instance, with nothing cached, lists and loads every session: all are present and
  * each equals the snapshot it was built as. The throughput is printed (and quoted in
@@ -7,12 +7,16 @@
  */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postgresStore, type PostgresStore } from '../../src/backends/postgres/index.js';
+import { type PostgresStore, postgresStore } from '../../src/backends/postgres/index.js';
 import type { Layout } from '../../src/index.js';
 import { dropSchema, postgresUrl, uniqueSchema } from '../support/postgres.js';
 import { advance, snapshotAt } from './support/snapshots.js';
 
-const SESSIONS = 10_000;
+/** 10,000 by default; FLUE_PERSIST_LOAD_SESSIONS sets another even number (CI runs a quarter, for its time budget). */
+const SESSIONS = Number(process.env.FLUE_PERSIST_LOAD_SESSIONS ?? 10_000);
+if (!Number.isInteger(SESSIONS) || SESSIONS < 2 || SESSIONS % 2 !== 0 || SESSIONS > 99_998) {
+	throw new Error(`FLUE_PERSIST_LOAD_SESSIONS must be an even number from 2 to 99,998 (got ${process.env.FLUE_PERSIST_LOAD_SESSIONS}).`);
+}
 const TURNS = 20;
 const LANES = 32;
 const TOOL_BYTES = 120;
@@ -41,7 +45,10 @@ describe('load through one pool', () => {
 
 	// 200,000 saves: minutes on two cores, so this test has a budget of its own.
 	it(`${SESSIONS.toLocaleString('en')} sessions × ${TURNS} turns: all present and identical afterwards`, { timeout: 600_000 }, async () => {
-		const open = (): Record<Layout, PostgresStore> => ({ log: postgresStore(pool, { schema, layout: 'log' }), blob: postgresStore(pool, { schema, layout: 'blob' }) });
+		const open = (): Record<Layout, PostgresStore> => ({
+			log: postgresStore(pool, { schema, layout: 'log' }),
+			blob: postgresStore(pool, { schema, layout: 'blob' }),
+		});
 		const writers = open();
 		await writers.log.migrate();
 		await writers.blob.migrate();

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresStore, type PostgresStore } from '../../src/backends/postgres/index.js';
+import { type PostgresStore, postgresStore } from '../../src/backends/postgres/index.js';
 import { isFluePersistError, type Layout, type SessionData } from '../../src/index.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../support/postgres-server.js';
+import { type EmbeddedServer, startEmbeddedPostgres } from '../support/postgres-server.js';
 import { advance, snapshotAt, turnOf } from './support/snapshots.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,7 +51,15 @@ describe('Postgres server restarts during a workload', () => {
 			log: postgresStore(pool, { layout: 'log', schema, table: 'r_log' }),
 			blob: postgresStore(pool, { layout: 'blob', schema, table: 'r_blob' }),
 		};
-		const sessions: Session[] = (['log', 'log', 'blob', 'blob'] as Layout[]).map((layout, s) => ({ s, id: `restart:${s}`, layout, data: snapshotAt(s, 0), acked: 0, ackedAfterLastRestart: 0, abandoned: false }));
+		const sessions: Session[] = (['log', 'log', 'blob', 'blob'] as Layout[]).map((layout, s) => ({
+			s,
+			id: `restart:${s}`,
+			layout,
+			data: snapshotAt(s, 0),
+			acked: 0,
+			ackedAfterLastRestart: 0,
+			abandoned: false,
+		}));
 		const errors = new Map<string, number>();
 		let running = true;
 		let restarts = 0;
@@ -127,7 +135,10 @@ describe('Postgres server restarts during a workload', () => {
 				const reader = postgresStore(fresh, { layout: session.layout, schema, table: session.layout === 'log' ? 'r_log' : 'r_blob' });
 				const loaded = await reader.load(session.id);
 				const turn = loaded ? turnOf(loaded) : 0;
-				expect(turn === session.acked || (session.abandoned && turn === session.acked + 1), `session ${session.id}: stored turn ${turn}, acknowledged ${session.acked}`).toBe(true);
+				expect(
+					turn === session.acked || (session.abandoned && turn === session.acked + 1),
+					`session ${session.id}: stored turn ${turn}, acknowledged ${session.acked}`,
+				).toBe(true);
 				expect(loaded).toEqual(snapshotAt(session.s, turn));
 				await reader.close();
 			}

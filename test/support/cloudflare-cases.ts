@@ -61,7 +61,9 @@ export async function largestRow(sql: Sql, table: string, layout: Layout): Promi
 				]
 			: [
 					{ sql: `SELECT max(${len('header')}) AS value, max(${len('id')} + ${len('header')} + 24) AS row, count(*) AS rows FROM "${table}_log"` },
-					{ sql: `SELECT max(${len('data')}) AS value, max(${len('session_id')} + ${len('entry_id')} + ${len('parent_id')} + ${len('data')} + 24) AS row, count(*) AS rows FROM "${table}_entries"` },
+					{
+						sql: `SELECT max(${len('data')}) AS value, max(${len('session_id')} + ${len('entry_id')} + ${len('parent_id')} + ${len('data')} + 24) AS row, count(*) AS rows FROM "${table}_entries"`,
+					},
 				];
 	const results = await sql(queries);
 	const all = results.map((r) => r[0]!);
@@ -112,94 +114,130 @@ export function runCloudflareCases(target: CloudflareTarget, runner: { describe:
 		return caught!;
 	}
 
-	if (target.sizes !== false) describe(`${target.name}: past the ${ROW_LIMIT.toLocaleString('en-US')}-byte row limit`, () => {
-		it('a 5 MB tool result is stored in parts of at most 1,900,000 bytes and a new instance loads it whole', () =>
-			withOpened(async ({ store, reopen, sql, table }, opened) => {
-				const id = key('big-tool-result');
-				const data = bigToolResult();
-				await store.save(id, data);
-				const size = await largestRow(sql, table, layout);
-				expect(size.value).toBeLessThanOrEqual(VALUE_LIMIT);
-				expect(size.row).toBeLessThan(ROW_LIMIT);
-				if (layout === 'log') {
-					const [parts] = await sql([{ sql: `SELECT part, parts FROM "${table}_entries" WHERE session_id = ? AND entry_id = ? ORDER BY part`, params: [id, BIG_ENTRY] }]);
-					expect(parts!.length).toBeGreaterThanOrEqual(3);
-					expect(parts!.map((p) => Number(p.part))).toEqual(parts!.map((_, i) => i));
-				} else {
-					const [heads, chunks] = await sql([
-						{ sql: `SELECT substr(data, 1, 24) AS start FROM "${table}" WHERE id = ?`, params: [id] },
-						{ sql: `SELECT seq FROM "${table}_chunks" WHERE id = ? ORDER BY seq`, params: [id] },
+	describe(`${target.name}: tables the store did not make`, () => {
+		it("an application's tables under the store's names are refused with CONFIG before any read or write, and their rows stay", () =>
+			withOpened(async ({ store, sql, table }) => {
+				await sql([
+					{ sql: `CREATE TABLE "${table}" (id INTEGER PRIMARY KEY, name TEXT)` },
+					{ sql: `CREATE TABLE "${table}_log" (id TEXT PRIMARY KEY, msg TEXT)` },
+					{ sql: `INSERT INTO "${table}" VALUES (1, 'application row')` },
+					{ sql: `INSERT INTO "${table}_log" VALUES ('1', 'application row')` },
+				]);
+				const snapshot = () =>
+					sql([
+						{ sql: `SELECT * FROM "${table}"` },
+						{ sql: `SELECT * FROM "${table}_log"` },
+						{ sql: `SELECT name FROM sqlite_master WHERE name LIKE ? ORDER BY name`, params: [`${table}%`] },
 					]);
-					expect(heads![0]!.start).toBe('{"flue-persist:chunked":');
-					expect(chunks!.length).toBeGreaterThanOrEqual(3);
-				}
-				const other = await reopen();
-				opened.push(other);
-				expect(await other.load(id)).toEqual(data);
+				const before = await snapshot();
+				const err = await rejectsWith(store.delete('1'), 'CONFIG');
+				expect(err.message).toContain(
+					layout === 'blob' ? `table ${table} has columns (id INTEGER key, name TEXT)` : `table ${table}_log has columns (id TEXT key, msg TEXT)`,
+				);
+				await rejectsWith(store.load('1'), 'CONFIG');
+				await rejectsWith(store.save('1', conversation(1)), 'CONFIG');
+				expect(await snapshot()).toEqual(before);
 			}));
+	});
 
-		it('a 30 MB session (with 2.5 MB of metadata) keeps every row under the limit, loads whole, and takes a further turn', () =>
-			withOpened(async ({ store, reopen, sql, table }, opened) => {
-				const id = key('thirty-mb');
-				const data = thirtyMegabytes();
-				expect(JSON.stringify(data).length).toBeGreaterThan(30 * MB);
-				await store.save(id, data);
-				const size = await largestRow(sql, table, layout);
-				expect(size.value).toBeLessThanOrEqual(VALUE_LIMIT);
-				expect(size.row).toBeLessThan(ROW_LIMIT);
-				expect(size.rows).toBeGreaterThan(layout === 'blob' ? 16 : 1160);
-				const other = await reopen();
-				opened.push(other);
-				const loaded = (await other.load(id))!;
-				expect(loaded).toEqual(data);
-				const next = conversation(1, { base: loaded, toolBytes: 2_500_000 });
-				await other.save(id, next);
-				expect(await store.load(id)).toEqual(next);
-			}), 180_000);
-
-		it('a set of parts missing its middle or its last part loads as CORRUPT, never as data', () =>
-			withOpened(async ({ store, reopen, sql, table }, opened) => {
-				const middle = key('missing-middle');
-				const last = key('missing-last');
-				await store.save(middle, bigToolResult());
-				await store.save(last, bigToolResult());
-				if (layout === 'log') {
-					await sql([
-						{ sql: `DELETE FROM "${table}_entries" WHERE session_id = ? AND entry_id = ? AND part = 1`, params: [middle, BIG_ENTRY] },
-						{ sql: `DELETE FROM "${table}_entries" WHERE session_id = ? AND entry_id = ? AND part = (SELECT max(part) FROM "${table}_entries" WHERE session_id = ? AND entry_id = ?)`, params: [last, BIG_ENTRY, last, BIG_ENTRY] },
-					]);
-				} else {
-					await sql([
-						{ sql: `DELETE FROM "${table}_chunks" WHERE id = ? AND seq = 1`, params: [middle] },
-						{ sql: `DELETE FROM "${table}_chunks" WHERE id = ? AND seq = (SELECT max(seq) FROM "${table}_chunks" WHERE id = ?)`, params: [last, last] },
-					]);
-				}
-				const other = await reopen();
-				opened.push(other);
-				for (const id of [middle, last]) {
-					const error = await rejectsWith(other.load(id), 'CORRUPT');
-					expect(error.sessionId).toBe(id);
-					expect(error.message).toContain(JSON.stringify(id));
-				}
-			}));
-
-		if (layout === 'log') {
-			it('a session header stored in parts with a part missing loads as CORRUPT', () =>
+	if (target.sizes !== false)
+		describe(`${target.name}: past the ${ROW_LIMIT.toLocaleString('en-US')}-byte row limit`, () => {
+			it('a 5 MB tool result is stored in parts of at most 1,900,000 bytes and a new instance loads it whole', () =>
 				withOpened(async ({ store, reopen, sql, table }, opened) => {
-					const id = key('header-parts');
-					const data = conversation(1);
-					data.metadata.notes = filler(4_000_000, 3);
+					const id = key('big-tool-result');
+					const data = bigToolResult();
 					await store.save(id, data);
-					const [parts] = await sql([{ sql: `SELECT count(*) AS n FROM "${table}_entries" WHERE session_id = ? AND entry_id = ''`, params: [id] }]);
-					expect(Number(parts![0]!.n)).toBeGreaterThanOrEqual(3);
+					const size = await largestRow(sql, table, layout);
+					expect(size.value).toBeLessThanOrEqual(VALUE_LIMIT);
+					expect(size.row).toBeLessThan(ROW_LIMIT);
+					if (layout === 'log') {
+						const [parts] = await sql([
+							{ sql: `SELECT part, parts FROM "${table}_entries" WHERE session_id = ? AND entry_id = ? ORDER BY part`, params: [id, BIG_ENTRY] },
+						]);
+						expect(parts!.length).toBeGreaterThanOrEqual(3);
+						expect(parts!.map((p) => Number(p.part))).toEqual(parts!.map((_, i) => i));
+					} else {
+						const [heads, chunks] = await sql([
+							{ sql: `SELECT substr(data, 1, 24) AS start FROM "${table}" WHERE id = ?`, params: [id] },
+							{ sql: `SELECT seq FROM "${table}_chunks" WHERE id = ? ORDER BY seq`, params: [id] },
+						]);
+						expect(heads![0]!.start).toBe('{"flue-persist:chunked":');
+						expect(chunks!.length).toBeGreaterThanOrEqual(3);
+					}
 					const other = await reopen();
 					opened.push(other);
 					expect(await other.load(id)).toEqual(data);
-					await sql([{ sql: `DELETE FROM "${table}_entries" WHERE session_id = ? AND entry_id = '' AND part = 0`, params: [id] }]);
-					await rejectsWith(other.load(id), 'CORRUPT');
 				}));
-		}
-	});
+
+			it(
+				'a 30 MB session (with 2.5 MB of metadata) keeps every row under the limit, loads whole, and takes a further turn',
+				() =>
+					withOpened(async ({ store, reopen, sql, table }, opened) => {
+						const id = key('thirty-mb');
+						const data = thirtyMegabytes();
+						expect(JSON.stringify(data).length).toBeGreaterThan(30 * MB);
+						await store.save(id, data);
+						const size = await largestRow(sql, table, layout);
+						expect(size.value).toBeLessThanOrEqual(VALUE_LIMIT);
+						expect(size.row).toBeLessThan(ROW_LIMIT);
+						expect(size.rows).toBeGreaterThan(layout === 'blob' ? 16 : 1160);
+						const other = await reopen();
+						opened.push(other);
+						const loaded = (await other.load(id))!;
+						expect(loaded).toEqual(data);
+						const next = conversation(1, { base: loaded, toolBytes: 2_500_000 });
+						await other.save(id, next);
+						expect(await store.load(id)).toEqual(next);
+					}),
+				180_000,
+			);
+
+			it('a set of parts missing its middle or its last part loads as CORRUPT, never as data', () =>
+				withOpened(async ({ store, reopen, sql, table }, opened) => {
+					const middle = key('missing-middle');
+					const last = key('missing-last');
+					await store.save(middle, bigToolResult());
+					await store.save(last, bigToolResult());
+					if (layout === 'log') {
+						await sql([
+							{ sql: `DELETE FROM "${table}_entries" WHERE session_id = ? AND entry_id = ? AND part = 1`, params: [middle, BIG_ENTRY] },
+							{
+								sql: `DELETE FROM "${table}_entries" WHERE session_id = ? AND entry_id = ? AND part = (SELECT max(part) FROM "${table}_entries" WHERE session_id = ? AND entry_id = ?)`,
+								params: [last, BIG_ENTRY, last, BIG_ENTRY],
+							},
+						]);
+					} else {
+						await sql([
+							{ sql: `DELETE FROM "${table}_chunks" WHERE id = ? AND seq = 1`, params: [middle] },
+							{ sql: `DELETE FROM "${table}_chunks" WHERE id = ? AND seq = (SELECT max(seq) FROM "${table}_chunks" WHERE id = ?)`, params: [last, last] },
+						]);
+					}
+					const other = await reopen();
+					opened.push(other);
+					for (const id of [middle, last]) {
+						const error = await rejectsWith(other.load(id), 'CORRUPT');
+						expect(error.sessionId).toBe(id);
+						expect(error.message).toContain(JSON.stringify(id));
+					}
+				}));
+
+			if (layout === 'log') {
+				it('a session header stored in parts with a part missing loads as CORRUPT', () =>
+					withOpened(async ({ store, reopen, sql, table }, opened) => {
+						const id = key('header-parts');
+						const data = conversation(1);
+						data.metadata.notes = filler(4_000_000, 3);
+						await store.save(id, data);
+						const [parts] = await sql([{ sql: `SELECT count(*) AS n FROM "${table}_entries" WHERE session_id = ? AND entry_id = ''`, params: [id] }]);
+						expect(Number(parts![0]!.n)).toBeGreaterThanOrEqual(3);
+						const other = await reopen();
+						opened.push(other);
+						expect(await other.load(id)).toEqual(data);
+						await sql([{ sql: `DELETE FROM "${table}_entries" WHERE session_id = ? AND entry_id = '' AND part = 0`, params: [id] }]);
+						await rejectsWith(other.load(id), 'CORRUPT');
+					}));
+			}
+		});
 
 	describe(`${target.name}: a write that fails changes nothing`, () => {
 		it('a stale save of a chunked session fails with CONFLICT and leaves every row as it was', () =>

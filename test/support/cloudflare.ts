@@ -13,10 +13,19 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare, type MiniflareOptions } from 'miniflare';
-import { BackendError, ConfigError, ConflictError, CorruptError, FormatVersionError, InvalidInputError, TooLargeError, type FluePersistError } from '../../src/errors.js';
-import type { TestStore } from '../../src/conformance/index.js';
-import type { ConcurrencyMode, Layout, ListOptions, ListPage, SessionData, SessionDelta, StoreCapabilities } from '../../src/types.js';
 import type { D1DatabaseLike, D1PreparedStatementLike } from '../../src/backends/d1/index.js';
+import type { TestStore } from '../../src/conformance/index.js';
+import {
+	BackendError,
+	ConfigError,
+	ConflictError,
+	CorruptError,
+	type FluePersistError,
+	FormatVersionError,
+	InvalidInputError,
+	TooLargeError,
+} from '../../src/errors.js';
+import type { ConcurrencyMode, Layout, ListOptions, ListPage, SessionData, SessionDelta, SessionListItem, StoreCapabilities } from '../../src/types.js';
 import type { ExecRecord, OpenRequest, StorageForm } from './workers/store-worker.js';
 import { encode, type WireError } from './workers/wire.js';
 
@@ -163,8 +172,13 @@ export class RemoteStore implements TestStore {
 		nextHandle.set(object, handle + 1);
 		const form = options.form ?? 'storage';
 		const req: OpenRequest = { ...options, handle, backend: options.backend ?? 'durable-object', form };
-		const info = await post<Pick<RemoteStore, 'backend' | 'layout' | 'concurrency' | 'capabilities'>>(mf, `/do/${encodeURIComponent(object)}/open`, JSON.stringify(req));
-		return Object.assign(new RemoteStore(mf, object, handle, form, options.table), info);
+		const info = await post<Pick<RemoteStore, 'backend' | 'layout' | 'concurrency' | 'capabilities'>>(
+			mf,
+			`/do/${encodeURIComponent(object)}/open`,
+			JSON.stringify(req),
+		);
+		// Every call reaches the store as a copy of its arguments, so the store never sees the caller's objects.
+		return Object.assign(new RemoteStore(mf, object, handle, form, options.table), info, { capabilities: { ...info.capabilities, lineage: false } });
 	}
 
 	save(id: string, data: SessionData): Promise<void> {
@@ -185,6 +199,15 @@ export class RemoteStore implements TestStore {
 
 	list(options?: ListOptions): Promise<ListPage> {
 		return this.call('list', options === undefined ? [] : [options]) as Promise<ListPage>;
+	}
+
+	has(id: string): Promise<boolean> {
+		return this.call('has', [id]) as Promise<boolean>;
+	}
+
+	/** The store's own listAll, run in the object; its items come back together and are yielded here. */
+	async *listAll(options?: { prefix?: string }): AsyncGenerator<SessionListItem> {
+		yield* (await this.call('listAll', options === undefined ? [] : [options])) as SessionListItem[];
 	}
 
 	close(): Promise<void> {

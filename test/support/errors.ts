@@ -1,5 +1,5 @@
 /** Helpers for asserting on the typed errors every store throws. */
-import { isFluePersistError, type FluePersistError } from '../../src/index.js';
+import { type FluePersistError, isFluePersistError } from '../../src/index.js';
 
 /** The FluePersistError a promise rejects with; anything else (or success) fails the test. */
 export async function caught(promise: Promise<unknown>): Promise<FluePersistError> {

@@ -1,19 +1,26 @@
 /**
- * Drives real @flue/sdk agents against a store, offline.
+ * Drives real Flue agents against a store, offline, on any Flue release with a session store.
  *
  * A local HTTP server speaks the OpenAI chat-completions streaming protocol and records every
  * request, so a test can see exactly what Flue sent to the model (and therefore what it restored
- * from the store). The scenarios at the bottom take a store factory, so every backend runs the
- * same Flue flows: restore, parallel tasks, and context-overflow recovery.
+ * from the store). The scenarios at the bottom take a store factory and a release (default: the
+ * @flue/sdk the library's tests install; see flue-releases.ts for the others), so every backend
+ * runs the same Flue flows on every release: restore (in one process and across two), parallel
+ * tasks, and context-overflow recovery.
  */
+import { mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Bash, InMemoryFs } from 'just-bash';
-import type { AgentConfig, FlueAgent, SessionStore as FlueSessionStore } from '@flue/sdk';
-import { registerProvider } from '@flue/sdk/app';
-import { bashFactoryToSessionEnv, createFlueContext, resolveModel } from '@flue/sdk/internal';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import type { ExpectStatic } from 'vitest';
 import type { SessionData, SessionEntry, SessionStore } from '../../src/types.js';
+import { type AgentOptions, type FlueAgentLike, type FlueRelease, installedSdkSpec, loadRelease, withoutPreamble } from './flue-releases.js';
+import type { TurnWorkerConfig, TurnWorkerResult, WorkerStoreConfig } from './flue-turn-worker.js';
+import { capture } from './spawn.js';
+
+export { type AgentOptions, FAKE_CONTEXT_WINDOW, type FlueRelease } from './flue-releases.js';
 
 // ---------------------------------------------------------------------------------------------
 // The fake model server
@@ -46,6 +53,10 @@ export type Responder = (request: ModelRequest, index: number) => FakeReply;
 export interface FakeModel {
 	/** The model string to pass to Flue, `<provider>/<model-id>`. */
 	readonly model: string;
+	/** The provider name it is registered under. */
+	readonly provider: string;
+	/** The Flue release it is registered with; agents started on it use that release. */
+	readonly release: FlueRelease;
 	readonly baseUrl: string;
 	/** Every request received, in arrival order. */
 	readonly requests: ModelRequest[];
@@ -60,7 +71,7 @@ const contentText = (content: unknown): string => {
 };
 
 function flatten(message: Record<string, any>): SeenMessage {
-	let text = contentText(message.content);
+	let text = withoutPreamble(contentText(message.content));
 	if (Array.isArray(message.tool_calls)) {
 		const calls = message.tool_calls.map((c: any) => `call ${c.function?.name}(${c.function?.arguments})`);
 		text = [text, ...calls].filter(Boolean).join(' ');
@@ -74,10 +85,11 @@ export const echo: Responder = (request) => ({ text: `ACK: ${request.last.text}`
 let providerCount = 0;
 
 /**
- * Starts the fake model and registers it with Flue as a provider of its own, so that several
- * servers in one process never share a registration.
+ * Starts the fake model and registers it with `release` (default: the library's @flue/sdk) as a
+ * provider of its own, so that several servers in one process never share a registration.
  */
-export async function startFakeModel(responder: Responder = echo): Promise<FakeModel> {
+export async function startFakeModel(responder: Responder = echo, release?: FlueRelease): Promise<FakeModel> {
+	const flue = release ?? (await loadRelease(installedSdkSpec));
 	let respond = responder;
 	const requests: ModelRequest[] = [];
 	const server = http.createServer((req, res) => {
@@ -88,7 +100,10 @@ export async function startFakeModel(responder: Responder = echo): Promise<FakeM
 			try {
 				const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any>;
 				const all = (body.messages ?? []) as Array<Record<string, any>>;
-				const system = all.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => contentText(m.content)).join('\n');
+				const system = all
+					.filter((m) => m.role === 'system' || m.role === 'developer')
+					.map((m) => contentText(m.content))
+					.join('\n');
 				const messages = all.filter((m) => m.role !== 'system' && m.role !== 'developer').map(flatten);
 				const request: ModelRequest = { body, system, messages, last: messages.at(-1) ?? { role: 'none', text: '' } };
 				requests.push(request);
@@ -101,12 +116,12 @@ export async function startFakeModel(responder: Responder = echo): Promise<FakeM
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;
-	const provider = `fake-${++providerCount}`;
+	const provider = `fake-${process.pid}-${++providerCount}`;
 	const baseUrl = `http://127.0.0.1:${port}/v1`;
-	// The client refuses to send without a key; any string will do for a local server.
-	registerProvider(provider, { api: 'openai-completions', baseUrl, apiKey: 'fake-key' });
 	return {
-		model: `${provider}/fake-chat-1`,
+		model: flue.registerModel(provider, baseUrl),
+		provider,
+		release: flue,
 		baseUrl,
 		requests,
 		respond(next) {
@@ -149,67 +164,15 @@ function writeReply(res: http.ServerResponse, reply: FakeReply): void {
 // Flue agents
 
 /**
- * A model registered with `registerProvider` has no catalog metadata, so Flue sees a context
- * window of 0 and its threshold compaction would fire after every turn. Catalog models carry
- * their window; the fake one gets a realistic one the same way.
+ * A fresh Flue context (what one request or one process gets) of the model's release, with
+ * `store` as `persist`. Nothing is shared with an earlier context except the store and the model
+ * server.
  */
-export const FAKE_CONTEXT_WINDOW = 128_000;
-
-const resolveWithWindow: AgentConfig['resolveModel'] = (model) => {
-	const resolved = resolveModel(model);
-	return resolved && resolved.contextWindow === 0 ? { ...resolved, contextWindow: FAKE_CONTEXT_WINDOW } : resolved;
-};
-
-/**
- * The stores flue-persist builds type-check as Flue stores (see flue-types.test.ts); the minimal
- * `SessionStore` interface, which the recording wrapper below implements, returns flue-persist's
- * wider SessionData from `load`. This is the one place the tests bridge the two declarations.
- */
-export const asFlueStore = (store: SessionStore): FlueSessionStore => store as unknown as FlueSessionStore;
-
-export interface AgentOptions {
-	/** Agent id, part of every storage key. */
-	agentId: string;
-	/** Flue's compaction settings. Off unless a test is about compaction. */
-	compaction?: AgentConfig['compaction'];
+export function startAgent(model: FakeModel, store: SessionStore, options: AgentOptions): Promise<FlueAgentLike> {
+	return model.release.startAgent(model.model, store, options);
 }
 
-/**
- * A fresh Flue context (what one request or one process gets) with `store` as `persist`.
- * Nothing is shared with an earlier context except the store and the model server.
- */
-export async function startAgent(model: FakeModel, store: SessionStore, options: AgentOptions): Promise<FlueAgent> {
-	const context = createFlueContext({
-		id: options.agentId,
-		payload: {},
-		env: {},
-		agentConfig: {
-			systemPrompt: '',
-			skills: {},
-			roles: {},
-			model: undefined,
-			resolveModel: resolveWithWindow,
-			compaction: options.compaction ?? { enabled: false },
-		},
-		createDefaultEnv: async () => {
-			const fs = new InMemoryFs();
-			return bashFactoryToSessionEnv(() => new Bash({ fs }));
-		},
-		createLocalEnv: async () => {
-			throw new Error('the harness runs agents in an in-memory sandbox only');
-		},
-		defaultStore: {
-			save: async () => {
-				throw new Error('the default store must not be used: every agent gets `persist`');
-			},
-			load: async () => null,
-			delete: async () => {},
-		},
-	});
-	return context.init({ model: model.model, persist: asFlueStore(store) });
-}
-
-/** The storage key Flue 0.4.1 uses for a session of an agent. */
+/** The storage key the library's @flue/sdk (0.4.1) uses for a session of an agent. */
 export const sessionKey = (agentId: string, sessionId: string): string => `agent-session:${JSON.stringify([agentId, sessionId])}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +208,10 @@ export interface RecordingStore {
  * Wraps a store and records each call as Flue makes it. The snapshot is summarised at call time,
  * because Flue keeps mutating the same objects (`metadata.taskSessions`) after `save` returns.
  */
-export function recordCalls(inner: SessionStore, hooks: { onSave?: (call: StoreCall) => void; onSaveSettled?: (call: StoreCall) => Promise<void> } = {}): RecordingStore {
+export function recordCalls(
+	inner: SessionStore,
+	hooks: { onSave?: (call: StoreCall) => void; onSaveSettled?: (call: StoreCall) => Promise<void> } = {},
+): RecordingStore {
 	const { onSave, onSaveSettled } = hooks;
 	const calls: StoreCall[] = [];
 	const pending = new Set<Promise<unknown>>();
@@ -333,14 +299,16 @@ type AnyEntry = SessionEntry & { message?: { role?: string; content?: unknown; s
 export function entryText(entry: SessionEntry): string {
 	const message = (entry as AnyEntry).message;
 	if (!message) return (entry as { summary?: string }).summary ?? '';
-	if (typeof message.content === 'string') return message.content;
+	if (typeof message.content === 'string') return withoutPreamble(message.content);
 	if (!Array.isArray(message.content)) return '';
-	return message.content
-		.map((part: { type?: string; text?: string; name?: string; arguments?: unknown }) =>
-			// Keys sorted: Postgres jsonb (blob layout) keeps values, not key order.
-			part.type === 'toolCall' ? `call ${part.name}(${sortedJson(part.arguments)})` : (part.text ?? ''),
-		)
-		.join(' ');
+	return withoutPreamble(
+		message.content
+			.map((part: { type?: string; text?: string; name?: string; arguments?: unknown }) =>
+				// Keys sorted: Postgres jsonb (blob layout) keeps values, not key order.
+				part.type === 'toolCall' ? `call ${part.name}(${sortedJson(part.arguments)})` : (part.text ?? ''),
+			)
+			.join(' '),
+	);
 }
 
 function sortedJson(value: unknown): string {
@@ -386,10 +354,17 @@ export interface StoreUnderTest {
 	 * Default true.
 	 */
 	overlapExpected?: boolean;
+	/** The Flue release to drive. Default: the library's @flue/sdk. */
+	release?: FlueRelease;
 }
 
+const releaseOf = (target: StoreUnderTest): Promise<FlueRelease> => (target.release ? Promise.resolve(target.release) : loadRelease(installedSdkSpec));
+
 /** Opens stores for a scenario and closes whatever is still open at the end. */
-async function withStores(target: StoreUnderTest, fn: (open: () => Promise<SessionStore>, close: (s: SessionStore) => Promise<void>) => Promise<void>): Promise<void> {
+async function withStores(
+	target: StoreUnderTest,
+	fn: (open: () => Promise<SessionStore>, close: (s: SessionStore) => Promise<void>) => Promise<void>,
+): Promise<void> {
 	const open = new Set<SessionStore>();
 	try {
 		await fn(
@@ -414,9 +389,10 @@ async function withStores(target: StoreUnderTest, fn: (open: () => Promise<Sessi
  */
 export async function restoreScenario(target: StoreUnderTest): Promise<void> {
 	const { expect } = target;
-	const model = await startFakeModel(echo);
+	const release = await releaseOf(target);
+	const model = await startFakeModel(echo, release);
 	const agentId = 'agent-restore';
-	const key = sessionKey(agentId, 'thread-1');
+	const key = release.sessionKey(agentId, 'thread-1');
 	try {
 		await withStores(target, async (open, close) => {
 			const first = recordCalls(await open());
@@ -449,12 +425,104 @@ export async function restoreScenario(target: StoreUnderTest): Promise<void> {
 			expect(activePath(stored!).map((e) => e.id)).toEqual(stored!.entries.map((e) => e.id));
 			expect(stored!.leafId).toBe(stored!.entries.at(-1)!.id);
 			expect(stored!.entries.map((e) => (e as AnyEntry).source)).toEqual(['prompt', 'prompt', 'prompt', 'prompt']);
-			expect(stored!.version).toBe(2);
+			expect(stored!.version).toBe(release.sessionVersion);
+			// What the store holds is the prompt as Flue made it: 0.3 prefixes its headless preamble.
+			const firstUserText = ((stored!.entries[0] as AnyEntry).message!.content as Array<{ text: string }>)[0]!.text;
+			if (release.prefixesPrompts) expect(firstUserText).toMatch(/^You are running in headless mode.*\n\nremember X=42$/s);
+			else expect(firstUserText).toBe('remember X=42');
 		});
 	} finally {
 		await model.close();
 	}
 }
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+let turnWorker: Promise<string> | undefined;
+
+/**
+ * The turn worker bundled into one ESM file, so a process starts in a fraction of the time tsx
+ * needs to compile the sources. One file per test process (files run in parallel), inside the
+ * repository so that the drivers resolve from its node_modules; removed when the process exits.
+ */
+function turnWorkerFile(): Promise<string> {
+	turnWorker ??= (async () => {
+		const outfile = join(root, '.tmp', 'flue-workers', `turn-${process.pid}.mjs`);
+		mkdirSync(dirname(outfile), { recursive: true });
+		process.on('exit', () => rmSync(outfile, { force: true }));
+		await build({
+			entryPoints: [join(root, 'test', 'support', 'flue-turn-worker.ts')],
+			outfile,
+			bundle: true,
+			platform: 'node',
+			format: 'esm',
+			target: 'node20',
+			packages: 'external',
+			logLevel: 'error',
+		});
+		return outfile;
+	})();
+	return turnWorker;
+}
+
+/** Runs one Flue turn in a new process (see flue-turn-worker.ts). */
+async function turnInProcess(config: TurnWorkerConfig): Promise<TurnWorkerResult> {
+	const run = await capture(process.execPath, [await turnWorkerFile(), JSON.stringify(config)], { cwd: root, env: process.env });
+	const line = run.stdout.trim().split('\n').at(-1) ?? '';
+	if (run.code !== 0 || !line.startsWith('{')) throw new Error(`the turn process exited with ${run.code}:\n${run.stderr}${run.stdout}`);
+	return JSON.parse(line) as TurnWorkerResult;
+}
+
+/** A store that processes can open from plain data, and the test process can read. */
+export interface ProcessStoreUnderTest extends StoreUnderTest {
+	/** What a worker process opens; the same database as `openStore`. */
+	worker: WorkerStoreConfig;
+}
+
+/**
+ * Restore across processes: one process writes a turn and exits; a second process, which shares
+ * nothing with the first but the database, continues the session, and the request the fake
+ * model receives from it carries the first turn.
+ */
+export async function processRestoreScenario(target: ProcessStoreUnderTest): Promise<void> {
+	const { expect } = target;
+	const release = await releaseOf(target);
+	const model = await startFakeModel(echo, release);
+	const agentId = 'agent-processes';
+	const key = release.sessionKey(agentId, 'thread-1');
+	const turn = (prompt: string) =>
+		turnInProcess({ release: release.spec, provider: model.provider, baseUrl: model.baseUrl, store: target.worker, agentId, sessionId: 'thread-1', prompt });
+	try {
+		const first = await turn('remember X=42');
+		expect(first.text).toBe('ACK: remember X=42');
+		// A new session: an empty save, then the turn's save of user + assistant.
+		expect(first.saves).toEqual([
+			{ key, entries: 0 },
+			{ key, entries: 2 },
+		]);
+
+		const second = await turn('what is X?');
+		expect(second.text).toBe('ACK: what is X?');
+		// The session was found, so no empty save: only the turn's.
+		expect(second.saves).toEqual([{ key, entries: 4 }]);
+		expect(model.requests).toHaveLength(2);
+		expect(model.requests[1]!.messages).toEqual([
+			{ role: 'user', text: 'remember X=42' },
+			{ role: 'assistant', text: 'ACK: remember X=42' },
+			{ role: 'user', text: 'what is X?' },
+		]);
+
+		await withStores(target, async (open) => {
+			const stored = await (await open()).load(key);
+			expect(stored?.version).toBe(release.sessionVersion);
+			expect(transcript(stored!)).toEqual(['user: remember X=42', 'assistant: ACK: remember X=42', 'user: what is X?', 'assistant: ACK: what is X?']);
+			expect(activePath(stored!).map((e) => e.id)).toEqual(stored!.entries.map((e) => e.id));
+		});
+	} finally {
+		await model.close();
+	}
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The task tool call the fake model makes, and what each child answers. */
 const TOPICS = ['alpha', 'beta'] as const;
@@ -478,9 +546,13 @@ const taskResponder: Responder = (request) => {
  */
 export async function taskScenario(target: StoreUnderTest): Promise<void> {
 	const { expect } = target;
-	const model = await startFakeModel(taskResponder);
+	const release = await releaseOf(target);
+	const model = await startFakeModel(taskResponder, release);
 	const agentId = 'agent-tasks';
-	const parentKey = sessionKey(agentId, 'thread-1');
+	const parentKey = release.sessionKey(agentId, 'thread-1');
+	// The child keys: the parent's key shape with a task:<parent>:<uuid> session id.
+	const [keyHead, keyTail] = release.sessionKey(agentId, 'task:thread-1:UUID').split('UUID') as [string, string];
+	const childKeyPattern = new RegExp(`^${escapeRegExp(keyHead)}[0-9a-f-]{36}${escapeRegExp(keyTail)}$`);
 	try {
 		await withStores(target, async (open, close) => {
 			const watcher = await open();
@@ -520,7 +592,7 @@ export async function taskScenario(target: StoreUnderTest): Promise<void> {
 
 			const childKeys = parentSaves.at(-1)!.taskKeys!;
 			for (const childKey of childKeys) {
-				expect(childKey).toMatch(/^agent-session:\["agent-tasks","task:thread-1:[0-9a-f-]{36}"\]$/);
+				expect(childKey).toMatch(childKeyPattern);
 				// A child is saved empty (with its metadata) before it runs, then once after its turn.
 				expect(first.saves(childKey).map((s) => s.entryIds!.length)).toEqual([0, 2]);
 			}
@@ -541,17 +613,19 @@ export async function taskScenario(target: StoreUnderTest): Promise<void> {
 				'toolResult: Result for beta',
 				'assistant: Both done: Result for alpha | Result for beta',
 			]);
-			const tasks = stored!.metadata.taskSessions as Array<{ sessionId: string; taskId: string; storageKey: string }>;
+			const tasks = stored!.metadata.taskSessions as Array<Record<string, string>>;
 			expect(tasks.map((t) => t.storageKey).sort()).toEqual([...childKeys].sort());
 			for (const task of tasks) {
-				expect(task.sessionId).toBe(`task:thread-1:${task.taskId}`);
-				expect(task.storageKey).toBe(sessionKey(agentId, task.sessionId));
-				const child = await second.store.load(task.storageKey);
-				expect(child?.metadata).toMatchObject({ parentSessionId: 'thread-1', taskId: task.taskId, depth: 1 });
+				const childSession = task[release.taskSessionField]!;
+				expect(childSession).toBe(`task:thread-1:${task.taskId}`);
+				expect(task.storageKey).toBe(release.sessionKey(agentId, childSession));
+				const child = await second.store.load(task.storageKey!);
+				expect(child?.metadata).toMatchObject({ [release.parentField]: 'thread-1', taskId: task.taskId, depth: 1 });
+				expect(child?.version).toBe(release.sessionVersion);
 				expect(transcript(child!)).toHaveLength(2);
 				expect(transcript(child!)[0]).toMatch(/^user: Look up (alpha|beta)$/);
 				// Flue itself can open the child by its session id in the new context.
-				await expect(agent2.sessions.get(task.sessionId)).resolves.toBeDefined();
+				await expect(agent2.sessions.get(childSession)).resolves.toBeDefined();
 			}
 			await expect(agent2.sessions.get('thread-1')).resolves.toBeDefined();
 
@@ -633,9 +707,10 @@ function armNextEntryId(): { arm: (prefix: string) => void; restore: () => void 
 export async function overflowScenario(target: StoreUnderTest, options: { reuseRemovedId?: boolean } = {}): Promise<void> {
 	const { expect } = target;
 	const trigger = 'a question too large for the window';
-	const model = await startFakeModel(overflowResponder(trigger));
+	const release = await releaseOf(target);
+	const model = await startFakeModel(overflowResponder(trigger), release);
 	const agentId = 'agent-overflow';
-	const key = sessionKey(agentId, 'thread-1');
+	const key = release.sessionKey(agentId, 'thread-1');
 	const ids = options.reuseRemovedId ? armNextEntryId() : null;
 	try {
 		await withStores(target, async (open, close) => {
@@ -644,14 +719,16 @@ export async function overflowScenario(target: StoreUnderTest, options: { reuseR
 					// The removal save: the previous snapshot minus its leaf. The next entry Flue
 					// creates is the compaction.
 					const previous = first.saves(call.key).at(-2);
-					if (ids && previous?.leafId && call.entryIds!.length === previous.entryIds!.length - 1 && !call.entryIds!.includes(previous.leafId)) ids.arm(previous.leafId);
+					if (ids && previous?.leafId && call.entryIds!.length === previous.entryIds!.length - 1 && !call.entryIds!.includes(previous.leafId))
+						ids.arm(previous.leafId);
 				},
 			});
 			// keepRecentTokens 1 gives Flue a cut point in a short conversation, so it can compact.
 			const agent1 = await startAgent(model, first.store, { agentId, compaction: OVERFLOW_COMPACTION });
 			const session = await agent1.session('thread-1');
 			await session.prompt('first question');
-			const { result, log } = await captureFlueLog(() => session.prompt(trigger));
+			const { result, log: stderr } = await captureFlueLog(() => session.prompt(trigger));
+			const log = [...stderr, ...agent1.log];
 			await first.settled();
 			ids?.restore();
 			expect(result.text).toBe(`ACK: ${trigger}`);
@@ -718,15 +795,17 @@ export async function overflowScenario(target: StoreUnderTest, options: { reuseR
 export async function overflowFirstTurnScenario(target: StoreUnderTest): Promise<void> {
 	const { expect } = target;
 	const trigger = 'too large on the first turn';
-	const model = await startFakeModel(overflowResponder(trigger));
+	const release = await releaseOf(target);
+	const model = await startFakeModel(overflowResponder(trigger), release);
 	const agentId = 'agent-overflow-first';
-	const key = sessionKey(agentId, 'thread-1');
+	const key = release.sessionKey(agentId, 'thread-1');
 	try {
 		await withStores(target, async (open, close) => {
 			const first = recordCalls(await open());
 			const agent1 = await startAgent(model, first.store, { agentId, compaction: OVERFLOW_COMPACTION });
 			const session = await agent1.session('thread-1');
-			const { log } = await captureFlueLog(() => expect(session.prompt(trigger)).rejects.toThrow(/prompt failed: 400 .*maximum context length/));
+			const { log: stderr } = await captureFlueLog(() => expect(session.prompt(trigger)).rejects.toThrow(/prompt failed: 400 .*maximum context length/));
+			const log = [...stderr, ...agent1.log];
 			await first.settled();
 			expect(log.some((l) => l.includes('Overflow detected'))).toBe(true);
 			expect(log.some((l) => l.includes('Nothing to compact'))).toBe(true);

@@ -52,7 +52,15 @@ export async function startEmbeddedPostgres(options: { port?: number; fast?: boo
 		persistent: true,
 		// Only creates the OS user when it is missing (a root-only container).
 		createPostgresUser: process.getuid?.() === 0,
-		postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'max_connections=200', ...(options.fast ? ['-c', 'synchronous_commit=off'] : [])],
+		postgresFlags: [
+			'-c',
+			'listen_addresses=127.0.0.1',
+			'-c',
+			`unix_socket_directories=${dir}`,
+			'-c',
+			'max_connections=200',
+			...(options.fast ? ['-c', 'synchronous_commit=off'] : []),
+		],
 		onLog: (message) => {
 			log.push(message);
 			if (log.length > 200) log.shift();

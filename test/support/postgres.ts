@@ -4,9 +4,15 @@ import pg from 'pg';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 
-/** The server of this test run: DATABASE_URL, or the embedded one the global setup started. */
+/**
+ * The server of this test run: DATABASE_URL, or the embedded one the global setup started. The
+ * global setup runs for the files of the `postgres` project in vitest.config.ts only.
+ */
 export function postgresUrl(): string {
-	return process.env.DATABASE_URL || inject('postgresUrl');
+	const url = inject('postgresUrl');
+	if (!url)
+		throw new Error('This test file uses the Postgres server of the run but is not in the postgres project: add it to POSTGRES_FILES in vitest.config.ts.');
+	return url;
 }
 
 /** A schema name no other test uses. */

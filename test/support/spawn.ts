@@ -1,5 +1,5 @@
 /** Runs a command to completion and captures what it printed, as a shell would. */
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { type SpawnOptions, spawn } from 'node:child_process';
 
 export interface Captured {
 	code: number | null;

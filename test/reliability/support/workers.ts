@@ -3,7 +3,7 @@
  * plain ESM files under .tmp/, so a process starts in a fraction of the time tsx needs: a
  * hundred kill-and-restart cycles then fit in the suite's time budget.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

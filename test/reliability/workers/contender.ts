@@ -7,11 +7,20 @@
  * argv[2]: JSON { target, id, writer, turns, layout, concurrency, startAt }
  */
 import { filler, messageEntry } from '../../../src/conformance/fixtures.js';
-import { isFluePersistError, type ConcurrencyMode, type Layout, type SessionEntry } from '../../../src/index.js';
+import { type ConcurrencyMode, isFluePersistError, type Layout, type SessionEntry } from '../../../src/index.js';
 import { digest } from '../support/canonical.js';
 import { connect, report, type Target } from './open-store.js';
 
-const config = JSON.parse(process.argv[2]!) as { target: Target; id: string; writer: number; turns: number; layout: Layout; concurrency: ConcurrencyMode; table: string; startAt: number };
+const config = JSON.parse(process.argv[2]!) as {
+	target: Target;
+	id: string;
+	writer: number;
+	turns: number;
+	layout: Layout;
+	concurrency: ConcurrencyMode;
+	table: string;
+	startAt: number;
+};
 const db = connect(config.target);
 const store = db.open(config.layout, config.table, config.concurrency);
 const w = config.writer;

@@ -1,10 +1,11 @@
 /** How the worker processes open the store a test tells them to, and how they report. */
 import pg from 'pg';
 import { postgresStore } from '../../../src/backends/postgres/index.js';
-import { sqliteStore } from '../../../src/backends/sqlite/index.js';
+import { type SqliteDriverName, sqliteStore } from '../../../src/backends/sqlite/index.js';
 import type { ConcurrencyMode, FluePersistStore, Layout } from '../../../src/index.js';
 
-export type Target = { backend: 'sqlite'; file: string } | { backend: 'postgres'; url: string; schema: string };
+/** `driver` picks the SQLite driver (default: the store's choice, better-sqlite3 when installed). */
+export type Target = { backend: 'sqlite'; file: string; driver?: SqliteDriverName } | { backend: 'postgres'; url: string; schema: string };
 
 export interface Opened {
 	open(layout: Layout, table: string, concurrency?: ConcurrencyMode): FluePersistStore;
@@ -16,7 +17,7 @@ export function connect(target: Target): Opened {
 	if (target.backend === 'sqlite') {
 		return {
 			open(layout, table, concurrency) {
-				const store = sqliteStore(target.file, { layout, table, concurrency });
+				const store = sqliteStore(target.file, { layout, table, concurrency, driver: target.driver });
 				stores.push(store);
 				return store;
 			},
