@@ -81,7 +81,13 @@ async function measureLoad(system: BenchSystem, expected: number, turn: number):
  * Runs one system up to the largest length, or until `maxSeconds` of saving have passed (then
  * the lengths not reached are reported as not measured, never extrapolated).
  */
-export async function runSystem(system: BenchSystem, meter: WriteMeter, lengths: number[], maxSeconds: number, progress: (line: string) => void): Promise<SystemResult> {
+export async function runSystem(
+	system: BenchSystem,
+	meter: WriteMeter,
+	lengths: number[],
+	maxSeconds: number,
+	progress: (line: string) => void,
+): Promise<SystemResult> {
 	const started = performance.now();
 	const last = Math.max(...lengths);
 	await system.setup();
@@ -116,7 +122,9 @@ export async function runSystem(system: BenchSystem, meter: WriteMeter, lengths:
 					loadMs,
 					storageBytes: await system.storageBytes(),
 				});
-				progress(`  ${system.name}: ${turn} turns, save ${checkpoints.at(-1)!.saveMedianMs.toFixed(2)} ms, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+				progress(
+					`  ${system.name}: ${turn} turns, save ${checkpoints.at(-1)!.saveMedianMs.toFixed(2)} ms, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+				);
 			}
 			const seconds = (performance.now() - started) / 1000;
 			if (seconds > maxSeconds && turn < last) {
@@ -129,7 +137,16 @@ export async function runSystem(system: BenchSystem, meter: WriteMeter, lengths:
 			for (const turn of lengths.filter((n) => n > cappedAt!.turns)) {
 				while (data.entries.length < turn * 4) appendTurn(data, toolBytes(data.entries.length / 4));
 				await system.saveAtOnce(data);
-				checkpoints.push({ turns: turn, loadOnly: true, writtenPerTurn: Number.NaN, newJsonPerTurn: Number.NaN, saveMedianMs: Number.NaN, saveP95Ms: Number.NaN, loadMs: await measureLoad(system, data.entries.length, turn), storageBytes: await system.storageBytes() });
+				checkpoints.push({
+					turns: turn,
+					loadOnly: true,
+					writtenPerTurn: Number.NaN,
+					newJsonPerTurn: Number.NaN,
+					saveMedianMs: Number.NaN,
+					saveP95Ms: Number.NaN,
+					loadMs: await measureLoad(system, data.entries.length, turn),
+					storageBytes: await system.storageBytes(),
+				});
 				progress(`  ${system.name}: full load of ${turn} turns saved in one go, ${checkpoints.at(-1)!.loadMs.toFixed(1)} ms`);
 			}
 		}

@@ -107,7 +107,9 @@ async function measure(layout: Layout, turns: number): Promise<Row> {
 
 try {
 	const version = String((await pool.query('SHOW server_version')).rows[0].server_version);
-	console.log(`Postgres ${version}; ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${measured} saves of one more turn (4 entries) each\n`);
+	console.log(
+		`Postgres ${version}; ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${measured} saves of one more turn (4 entries) each\n`,
+	);
 	console.log('| layout | session (turns, JSON) | save p50 | save p95 | of which database, p50 | WAL per save | load p50 | table space after the run |');
 	console.log('|---|---|---|---|---|---|---|---|');
 	for (const turns of turnsList) {

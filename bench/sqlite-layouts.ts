@@ -10,11 +10,12 @@
  * Run: npx tsx bench/sqlite-layouts.ts [turns]. `npm run bench` (bench/run.ts) measures these
  * layouts again next to Postgres and the peer stores.
  */
-import Database from 'better-sqlite3';
+
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { sqliteStore } from '../src/backends/sqlite/index.js';
 import { conversation } from '../src/conformance/fixtures.js';
 import type { Layout, SessionData } from '../src/index.js';

@@ -14,7 +14,11 @@ interface ChatMessage {
 }
 
 const textOf = (content: unknown): string =>
-	typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('') : '';
+	typeof content === 'string'
+		? content
+		: Array.isArray(content)
+			? content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('')
+			: '';
 
 function replyTo(messages: ChatMessage[]): string {
 	const said = messages.filter((m) => m.role === 'user').map((m) => `"${textOf(m.content)}"`);

@@ -66,7 +66,11 @@ function printTree(data: SessionData): void {
 		const role = message?.role ?? entry.type;
 		const content = message?.content;
 		const text =
-			typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join(' ') : String((entry as { summary?: unknown }).summary ?? '');
+			typeof content === 'string'
+				? content
+				: Array.isArray(content)
+					? content.map((p: { text?: string }) => p.text ?? '').join(' ')
+					: String((entry as { summary?: unknown }).summary ?? '');
 		const leaf = entry.id === data.leafId ? '  ◀ leaf' : '';
 		console.log(`  ${indent}${entry.id}  ${role.padEnd(9)} ${oneLine(text, 80)}${leaf}`);
 	};
@@ -114,7 +118,9 @@ async function main(): Promise<void> {
 
 		const sent = second.report.sent;
 		const squash = (text: string) => text.replace(/\s+/g, '');
-		const carried = sent.some((m) => m.role === 'user' && m.text.includes(TURN_1)) && sent.some((m) => m.role === 'assistant' && squash(m.text) === squash(first.report.reply));
+		const carried =
+			sent.some((m) => m.role === 'user' && m.text.includes(TURN_1)) &&
+			sent.some((m) => m.role === 'assistant' && squash(m.text) === squash(first.report.reply));
 		console.log(`  process 2 sent the model ${sent.length} messages: ${sent.map((m) => m.role).join(', ')}`);
 		if (!carried) throw new Error('process 2 did not send turn 1 to the model: the conversation was not resumed.');
 		console.log('  ✓ turn 1 was in that request: it came back from the SQLite file, not from memory.\n');

@@ -3,9 +3,10 @@
  * agent answer one message, exit. Nothing survives between two runs of this file except the
  * database. demo.ts starts it twice.
  */
-import { Bash, InMemoryFs } from 'just-bash';
+
 import { registerProvider } from '@flue/sdk/app';
 import { bashFactoryToSessionEnv, createFlueContext, resolveModel } from '@flue/sdk/internal';
+import { Bash, InMemoryFs } from 'just-bash';
 import { sqliteStore } from '../src/backends/sqlite/index.js';
 
 export interface TurnConfig {
@@ -27,7 +28,11 @@ export interface TurnReport {
 }
 
 const textOf = (content: unknown): string =>
-	typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('') : '';
+	typeof content === 'string'
+		? content
+		: Array.isArray(content)
+			? content.map((p: { text?: unknown }) => (typeof p?.text === 'string' ? p.text : '')).join('')
+			: '';
 
 /**
  * Records the conversation in each request the process sends to a model, whatever the provider:

@@ -11,7 +11,7 @@
  */
 import type { SessionData, SessionEntry } from '../../src/index.js';
 import type { BenchSystem } from '../harness.js';
-import { schemaBytes, type Admin } from '../systems/postgres.js';
+import { type Admin, schemaBytes } from '../systems/postgres.js';
 
 type Message = object;
 /** A pg Pool of the bench's own driver (LangGraph's saver takes any pg Pool). */
@@ -27,7 +27,9 @@ interface Compiled {
 	invoke(input: object, config: object): Promise<unknown>;
 }
 interface LangGraph {
-	StateGraph: new (annotation: unknown) => {
+	StateGraph: new (
+		annotation: unknown,
+	) => {
 		addNode(name: string, fn: (state: unknown, config: { configurable: Record<string, unknown> }) => Promise<object>): any;
 	};
 	MessagesAnnotation: unknown;
@@ -49,7 +51,11 @@ function textOf(entry: SessionEntry): string {
 
 export async function langgraphSystem(admin: Admin, schema: string, pool: PoolLike): Promise<BenchSystem> {
 	const specifiers = ['@langchain/langgraph', '@langchain/langgraph-checkpoint-postgres', '@langchain/core/messages'];
-	const [lg, cp, msgs] = (await Promise.all(specifiers.map((s) => import(s)))) as [LangGraph, { PostgresSaver: new (pool: PoolLike, serde: undefined, options: { schema: string }) => Saver }, LangChainMessages];
+	const [lg, cp, msgs] = (await Promise.all(specifiers.map((s) => import(s)))) as [
+		LangGraph,
+		{ PostgresSaver: new (pool: PoolLike, serde: undefined, options: { schema: string }) => Saver },
+		LangChainMessages,
+	];
 	const saver = new cp.PostgresSaver(pool, undefined, { schema });
 	const graph: Compiled = new lg.StateGraph(lg.MessagesAnnotation)
 		.addNode('agent', async (_state, config) => ({ messages: config.configurable.reply }))
@@ -69,11 +75,20 @@ export async function langgraphSystem(admin: Admin, schema: string, pool: PoolLi
 			const [user, call, result, reply] = added as [SessionEntry, SessionEntry, SessionEntry, SessionEntry];
 			const callId = `call_${result.id}`;
 			const messages = [
-				new msgs.AIMessage({ id: call.id, content: '', tool_calls: [{ id: callId, name: 'bash', args: { command: `echo step ${turn - 1}` }, type: 'tool_call' }], usage_metadata: usage, response_metadata: meta }),
+				new msgs.AIMessage({
+					id: call.id,
+					content: '',
+					tool_calls: [{ id: callId, name: 'bash', args: { command: `echo step ${turn - 1}` }, type: 'tool_call' }],
+					usage_metadata: usage,
+					response_metadata: meta,
+				}),
 				new msgs.ToolMessage({ id: result.id, tool_call_id: callId, name: 'bash', content: textOf(result) }),
 				new msgs.AIMessage({ id: reply.id, content: textOf(reply), usage_metadata: usage, response_metadata: meta }),
 			];
-			await graph.invoke({ messages: [new msgs.HumanMessage({ id: user.id, content: textOf(user) })] }, { configurable: { thread_id: THREAD, reply: messages } });
+			await graph.invoke(
+				{ messages: [new msgs.HumanMessage({ id: user.id, content: textOf(user) })] },
+				{ configurable: { thread_id: THREAD, reply: messages } },
+			);
 		},
 		async load() {
 			const tuple = await saver.getTuple({ configurable: { thread_id: THREAD } });

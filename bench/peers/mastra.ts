@@ -8,7 +8,7 @@
  */
 import type { SessionData, SessionEntry } from '../../src/index.js';
 import type { BenchSystem } from '../harness.js';
-import { schemaBytes, type Admin } from '../systems/postgres.js';
+import { type Admin, schemaBytes } from '../systems/postgres.js';
 
 interface MastraStore {
 	init(): Promise<void>;
@@ -47,7 +47,9 @@ export async function mastraSystem(url: string, admin: Admin, schema: string): P
 		async setup() {
 			await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
 			await store.init();
-			await store.saveThread({ thread: { id: THREAD, resourceId: RESOURCE, title: 'bench', metadata: {}, createdAt: new Date(BASE), updatedAt: new Date(BASE) } });
+			await store.saveThread({
+				thread: { id: THREAD, resourceId: RESOURCE, title: 'bench', metadata: {}, createdAt: new Date(BASE), updatedAt: new Date(BASE) },
+			});
 		},
 		async save(_session: SessionData, added: SessionEntry[], turn: number) {
 			const [user, call, result, reply] = added as [SessionEntry, SessionEntry, SessionEntry, SessionEntry];
@@ -58,7 +60,9 @@ export async function mastraSystem(url: string, admin: Admin, schema: string): P
 				messages: [
 					message(user, 'user', [{ type: 'text', text: textOf(user) }]),
 					message(call, 'assistant', [{ type: 'tool-invocation', toolInvocation: { state: 'call', toolCallId, toolName: 'bash', args } }]),
-					message(result, 'assistant', [{ type: 'tool-invocation', toolInvocation: { state: 'result', toolCallId, toolName: 'bash', args, result: textOf(result) } }]),
+					message(result, 'assistant', [
+						{ type: 'tool-invocation', toolInvocation: { state: 'result', toolCallId, toolName: 'bash', args, result: textOf(result) } },
+					]),
 					message(reply, 'assistant', [{ type: 'text', text: textOf(reply) }]),
 				],
 			});

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { postgresStore, type PostgresStore } from '../../src/backends/postgres/index.js';
+import { type PostgresStore, postgresStore } from '../../src/backends/postgres/index.js';
 import type { Layout, SessionData } from '../../src/index.js';
 import type { BenchSystem, WriteMeter } from '../harness.js';
 
@@ -39,7 +39,7 @@ export async function schemaBytes(admin: Admin, schema: string): Promise<number>
 	return Number(rows[0]!.bytes);
 }
 
-export function flueOnPostgres(url: string, admin: Admin, schema: string, layout: Layout, immutableEntries: boolean): BenchSystem & { honoursImmutable(): boolean } {
+export function flueOnPostgres(url: string, admin: Admin, schema: string, layout: Layout, immutableEntries: boolean): BenchSystem {
 	const pool = new pg.Pool({ connectionString: url, max: 4 });
 	pool.on('error', () => undefined);
 	// Time spent in the driver, so a save's latency splits into database and flue-persist's own work.
@@ -53,19 +53,17 @@ export function flueOnPostgres(url: string, admin: Admin, schema: string, layout
 			databaseMs += performance.now() - t0;
 		}
 	};
-	// Passed as a plain object so this also runs against a postgresStore that does not know the option yet.
-	const options: Record<string, unknown> = { layout, schema, ...(immutableEntries ? { immutableEntries: true } : {}) };
-	const store: PostgresStore = postgresStore(pool, options);
+	const store: PostgresStore = postgresStore(pool, { layout, schema, immutableEntries });
 	return {
 		name: `flue-persist ${layout}${immutableEntries ? ' (immutableEntries)' : ''}`,
 		database: 'postgres',
-		honoursImmutable: () => (store as unknown as { immutableEntries?: unknown }).immutableEntries === true,
 		async setup() {
 			await store.migrate();
 		},
 		async save(session: SessionData) {
 			databaseMs = 0;
-			await store.save(SESSION, session);
+			// Flue's call shape: a new object and a new entries array each turn, the same entry objects.
+			await store.save(SESSION, { ...session, entries: [...session.entries] });
 		},
 		lastDatabaseMs: () => databaseMs,
 		async saveAtOnce(session: SessionData) {

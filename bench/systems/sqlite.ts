@@ -3,9 +3,10 @@
  * off, so every page a save writes is appended to the WAL, and the bench checkpoints between
  * saves (untimed) whenever the WAL passes 64 MB so the disk does not fill up.
  */
-import Database from 'better-sqlite3';
+
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import type { FluePersistStore, Layout, SessionData } from '../../src/index.js';
 import type { BenchSystem, WriteMeter } from '../harness.js';
@@ -38,7 +39,8 @@ export function flueOnSqlite(dir: string, layout: Layout, immutableEntries: bool
 			store = sqliteStore(db, { layout, immutableEntries });
 		},
 		async save(session: SessionData) {
-			await store!.save(SESSION, session);
+			// Flue's call shape: a new object and a new entries array each turn, the same entry objects.
+			await store!.save(SESSION, { ...session, entries: [...session.entries] });
 		},
 		async saveAtOnce(session: SessionData) {
 			await store!.save(SESSION, session);

@@ -14,14 +14,16 @@ export function createSessionStore(db: D1DatabaseLike, options: D1StoreOptions =
 }
 
 // One store per binding for the life of the isolate: a store remembers what it last wrote and then
-// saves only the entries that changed.
+// saves only the entries that changed. Flue appends new entry objects and never edits a saved one in
+// place, so with immutableEntries the store knows saved entries by identity and a save costs only the
+// turn's new entries.
 const stores = new WeakMap<D1DatabaseLike, ReturnType<typeof createSessionStore>>();
 
 /** The store over the binding `db` (`env.DB`): the same one for every request this isolate serves. */
 export function sessionStore(db: D1DatabaseLike) {
 	let store = stores.get(db);
 	if (!store) {
-		store = createSessionStore(db);
+		store = createSessionStore(db, { immutableEntries: true });
 		stores.set(db, store);
 	}
 	return store;

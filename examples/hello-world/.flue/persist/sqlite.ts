@@ -19,5 +19,7 @@ export function createSessionStore(path: string = databasePath, options: SqliteS
 /**
  * The store every agent of this server shares. One per process, because it remembers what it last
  * wrote and then saves only the entries that changed. It opens the file on first use, not on import.
+ * Flue appends new entry objects and never edits a saved one in place, so with immutableEntries the
+ * store knows saved entries by identity and a save costs only the turn's new entries.
  */
-export const store = createSessionStore();
+export const store = createSessionStore(databasePath, { immutableEntries: true });
