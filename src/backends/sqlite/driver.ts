@@ -332,6 +332,48 @@ function withoutWalFlag(path: string): Buffer {
 	return image;
 }
 
+/**
+ * Opens a private temporary copy of `image` read-only with node:sqlite. With `unlink`, the copy is
+ * removed at once and read back, and null is returned (nothing left on disk) when that does not
+ * work here; without, it is removed when the database is closed or the process exits.
+ */
+function openCopy(NodeSqlite: NodeSqliteConstructor, image: Uint8Array, unlink: true): SqliteDatabase | null;
+function openCopy(NodeSqlite: NodeSqliteConstructor, image: Uint8Array, unlink: false): SqliteDatabase;
+function openCopy(NodeSqlite: NodeSqliteConstructor, image: Uint8Array, unlink: boolean): SqliteDatabase | null {
+	const dir = mkdtempSync(join(tmpdir(), 'flue-persist-read-'));
+	const remove = () => rmSync(dir, { recursive: true, force: true });
+	let db: NodeSqliteDatabase | undefined;
+	try {
+		const copy = join(dir, 'snapshot.db');
+		writeFileSync(copy, image, { mode: 0o600 });
+		db = new NodeSqlite(copy, { readOnly: true });
+		if (unlink) {
+			remove();
+			db.prepare('SELECT count(*) FROM sqlite_master').all();
+		}
+	} catch (error) {
+		db?.close();
+		remove();
+		if (unlink) return null;
+		throw error;
+	}
+	if (unlink) return db;
+	const open = db;
+	process.once('exit', remove);
+	return {
+		prepare: (sql: string) => open.prepare(sql),
+		exec: (sql: string) => open.exec(sql),
+		close() {
+			open.close();
+			remove();
+			process.off('exit', remove);
+		},
+		get isTransaction() {
+			return open.isTransaction;
+		},
+	};
+}
+
 function mustExist(path: string): void {
 	if (!existsSync(path)) throw new Error(`unable to open database file: ${path} does not exist`);
 }
@@ -359,30 +401,14 @@ export async function sqliteOpener(driver?: SqliteDriverName): Promise<SqliteOpe
 				return new nodeSqlite(path, options.readOnly ? { readOnly: true } : {});
 			},
 			openSnapshot(path) {
-				const dir = mkdtempSync(join(tmpdir(), 'flue-persist-read-'));
-				const remove = () => rmSync(dir, { recursive: true, force: true });
-				try {
-					const copy = join(dir, 'snapshot.db');
-					writeFileSync(copy, withoutWalFlag(path), { mode: 0o600 });
-					const db = new nodeSqlite(copy, { readOnly: true });
-					// The copy goes when the database is closed, or when the process exits without closing it.
-					process.once('exit', remove);
-					return {
-						prepare: (sql: string) => db.prepare(sql),
-						exec: (sql: string) => db.exec(sql),
-						close() {
-							db.close();
-							remove();
-							process.off('exit', remove);
-						},
-						get isTransaction() {
-							return db.isTransaction;
-						},
-					};
-				} catch (error) {
-					remove();
-					throw error;
-				}
+				const image = withoutWalFlag(path);
+				// node:sqlite cannot read from memory, so the copy is a private temporary file. It is
+				// unlinked as soon as it is open (the open handle keeps it readable), so a read that is
+				// interrupted (Ctrl-C, SIGKILL) leaves no copy of the conversations behind. Where a
+				// system refuses that, or SQLite cannot read an unlinked file, the copy stays until close
+				// or exit instead.
+				const unlinked = openCopy(nodeSqlite, image, true);
+				return unlinked ?? openCopy(nodeSqlite, image, false);
 			},
 		};
 	}
