@@ -1,18 +1,14 @@
 /**
  * `flue-persist export <store>`: every session (or those under a prefix) as JSON Lines, to stdout
- * or to a file. A file is written under a temporary name and renamed when complete, so an
- * interrupted export never leaves a file that looks whole. The temporary file is created
- * exclusively, under a random name beside the output: a file or link planted at a predictable
- * name is never written through.
+ * or to a file (written as export-file.ts says).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { count, escapeText } from '../tools/format.js';
 import { redactUrl } from '../tools/open-store.js';
 import { exportSessions } from '../tools/transfer.js';
+import { openExportOutput } from './export-file.js';
 import { exportFlue2 } from './flue2/export.js';
 import { runIfFlue2 } from './flue2/open.js';
 import { CliError, type CliIo, EXIT } from './program.js';
@@ -55,20 +51,11 @@ async function exportTo(io: CliIo, url: string, options: ExportOptions): Promise
 	if (await runIfFlue2(io, url, (db) => exportFlue2(io, db, options), { flags: options })) return;
 	if (options.agent !== undefined || options.checkpoints) throw new CliError('--agent and --checkpoints apply to Flue 2 databases only.', EXIT.USAGE);
 	await withStore(io, url, 'read', options, async ({ store, target, describe, database }) => {
-		if (file && database.handle.kind === 'sqlite' && isSameFile(file, database.handle.file)) {
-			throw new CliError(
-				`Refused: ${options.output} is the database being exported; writing the export there would destroy it. Nothing was written. Choose another file.`,
-				EXIT.ERROR,
-			);
-		}
-		const partial = file ? join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.partial`) : null;
-		// 'wx': O_CREAT | O_EXCL, which also refuses to follow a symbolic link at that name.
-		const handle = partial ? await open(partial, 'wx', 0o600) : null;
-		const write = handle ? async (text: string) => void (await handle.write(text)) : async (text: string) => io.out(text);
+		const out = await openExportOutput(file, options.output, database.handle.kind === 'sqlite' ? database.handle.file : null, (text) => io.out(text));
 		let result: Awaited<ReturnType<typeof exportSessions>>;
 		try {
 			result = await withProgress(io, 'export', 'sessions', 'session', (progress, interrupt) =>
-				exportSessions(store, write, {
+				exportSessions(store, out.write, {
 					prefix: options.prefix,
 					source: { backend: store.backend, layout: target.layout, table: target.table },
 					stopped: interrupt.stopped,
@@ -76,21 +63,10 @@ async function exportTo(io: CliIo, url: string, options: ExportOptions): Promise
 				}),
 			);
 		} catch (error) {
-			await handle?.close();
-			if (partial) await rm(partial, { force: true });
+			await out.finish(false);
 			throw error;
 		}
-		if (handle) {
-			if (result.interrupted) {
-				await handle.close();
-				await rm(partial!, { force: true });
-			} else {
-				// On disk before the rename makes it visible under its name.
-				await handle.sync();
-				await handle.close();
-				await rename(partial!, file!);
-			}
-		}
+		await out.finish(!result.interrupted);
 		const where = file ? options.output! : 'stdout';
 		if (result.interrupted) {
 			throw new CliError(
@@ -106,33 +82,4 @@ async function exportTo(io: CliIo, url: string, options: ExportOptions): Promise
 			);
 		}
 	});
-}
-
-/** Whether `output` names the database file (or its journal), by path or through a link. */
-function isSameFile(output: string, database: string): boolean {
-	let real: string;
-	try {
-		real = realpathSync(database);
-	} catch {
-		return false;
-	}
-	let target: string;
-	try {
-		target = realpathSync(output);
-	} catch {
-		// Does not exist yet: the path in the real directory.
-		try {
-			target = join(realpathSync(dirname(output)), basename(output));
-		} catch {
-			return false;
-		}
-	}
-	if ([real, `${real}-wal`, `${real}-shm`, `${real}-journal`].includes(target)) return true;
-	try {
-		const a = statSync(real);
-		const b = statSync(target);
-		return a.dev === b.dev && a.ino === b.ino;
-	} catch {
-		return false;
-	}
 }

@@ -4,7 +4,7 @@
  * runtime's own public snapshot of each instance.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -272,6 +272,30 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 		const bytes = Buffer.from(picture!.bytes, 'base64');
 		expect([picture!.mimeType, picture!.byteSize, bytes.length]).toEqual(['image/png', 700_000, 700_000]);
 		expect(createHash('sha256').update(bytes).digest('hex')).toBe(picture!.digest);
+	});
+
+	it('export writes only its own new file: never over the database it reads, never through a planted link', async (ctx) => {
+		const fx = need(ctx);
+		const file = join(fx.dir, 'self.db');
+		copyFileSync(join(fx.dir, 'flue.db'), file);
+		const before = sha(file);
+		for (const output of ['self.db', 'self.db-wal']) {
+			const run = await cli(fx, 'export', `sqlite:${file}`, '-o', output, '--force');
+			expect(run.code, output).toBe(1);
+			expect(run.err, output).toContain(`Refused: ${output} is the database being exported`);
+			expect(run.err, output).toContain('Nothing was written.');
+		}
+		expect(sha(file)).toBe(before);
+		expect(existsSync(`${file}-wal`)).toBe(false);
+		const victim = join(fx.dir, 'victim.txt');
+		writeFileSync(victim, 'precious');
+		symlinkSync(victim, join(fx.dir, 'planted.jsonl.partial'));
+		const run = await cli(fx, 'export', `sqlite:${file}`, '-o', 'planted.jsonl');
+		expect(run.code).toBe(0);
+		expect(readFileSync(victim, 'utf8')).toBe('precious');
+		expect(readFileSync(join(fx.dir, 'planted.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(5);
+		expect((statSync(join(fx.dir, 'planted.jsonl')).mode & 0o777).toString(8)).toBe('600');
+		expect(readdirSync(fx.dir).filter((f) => f.includes('planted.jsonl') && f !== 'planted.jsonl' && f !== 'planted.jsonl.partial')).toEqual([]);
 	});
 
 	it('read commands change nothing: the file is the same bytes and no -wal or -shm file appears', async (ctx) => {

@@ -1,10 +1,9 @@
 /** `flue-persist export` on a Flue 2 database: whole instances as checksummed JSON Lines. */
-import { existsSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { exportFlue2Instance, flue2ExportHeader } from '../../flue2/export.js';
 import { listFlue2Streams } from '../../flue2/format.js';
-import { count } from '../../tools/format.js';
+import { count, escapeText } from '../../tools/format.js';
+import { openExportOutput } from '../export-file.js';
 import { CliError, type CliIo, EXIT } from '../program.js';
 import { withProgress } from '../session-io.js';
 import type { Flue2Database } from './open.js';
@@ -19,43 +18,34 @@ export interface Flue2ExportOptions {
 }
 
 /**
- * Exports the instances of a Flue 2 database. A file is written under a temporary name and
- * renamed when complete, so an interrupted or failed export never leaves a file that looks whole.
+ * Exports the instances of a Flue 2 database, to stdout or to a file (written as
+ * ../export-file.ts says). Whether the file may be replaced was decided by the caller.
  */
 export async function exportFlue2(io: CliIo, db: Flue2Database, options: Flue2ExportOptions): Promise<void> {
 	const file = options.output === undefined || options.output === '-' ? null : resolve(io.cwd, options.output);
-	if (file && existsSync(file) && !options.force)
-		throw new CliError(`${options.output} exists and was left as it is. Pass --force to replace it, or choose another file.`, EXIT.ERROR);
 	const streams = (await listFlue2Streams(db.sql)).filter(
 		(s) => (options.agent === undefined || s.agent === options.agent) && (options.prefix === undefined || (s.instanceId ?? s.path).startsWith(options.prefix)),
 	);
-	const partial = file ? `${file}.partial` : null;
-	const handle = partial ? await open(partial, 'w') : null;
-	const write = handle ? async (text: string) => void (await handle.write(text)) : async (text: string) => io.out(text);
+	const out = await openExportOutput(file, options.output, db.file, (text) => io.out(text));
 	let written = 0;
 	let complete = false;
 	try {
 		await withProgress(io, 'export', 'instances', 'instance', async (progress, interrupt) => {
 			progress.start(streams.length);
-			await write(`${JSON.stringify(flue2ExportHeader(db.sql.dialect))}\n`);
+			await out.write(`${JSON.stringify(flue2ExportHeader(db.sql.dialect))}\n`);
 			for (const stream of streams) {
 				if (interrupt.stopped()) break;
-				await write(`${JSON.stringify(await exportFlue2Instance(db.sql, stream, { checkpoints: options.checkpoints }))}\n`);
+				await out.write(`${JSON.stringify(await exportFlue2Instance(db.sql, stream, { checkpoints: options.checkpoints }))}\n`);
 				written++;
 				progress.tick();
 			}
 			if (written === streams.length) {
-				await write(`${JSON.stringify({ end: true, instances: written })}\n`);
+				await out.write(`${JSON.stringify({ end: true, instances: written })}\n`);
 				complete = true;
 			}
 		});
 	} finally {
-		if (handle) {
-			if (complete) await handle.sync();
-			await handle.close();
-			if (complete) await rename(partial!, file!);
-			else await rm(partial!, { force: true });
-		}
+		await out.finish(complete);
 	}
 	if (!complete) {
 		throw new CliError(
@@ -63,5 +53,5 @@ export async function exportFlue2(io: CliIo, db: Flue2Database, options: Flue2Ex
 			EXIT.ERROR,
 		);
 	}
-	io.err(`Exported ${count(written, 'instance')} from ${db.display} (Flue 2) to ${file ? options.output! : 'stdout'}.\n`);
+	io.err(`Exported ${count(written, 'instance')} from ${escapeText(db.display)} (Flue 2) to ${escapeText(file ? options.output! : 'stdout')}.\n`);
 }

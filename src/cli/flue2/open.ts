@@ -22,6 +22,8 @@ export interface Flue2Database {
 	display: string;
 	/** The URL as typed, password hidden, for commands suggested in messages. */
 	urlText: string;
+	/** The database file, for a `sqlite:` URL. */
+	file: string | null;
 	inspection: Flue2Inspection;
 	close(): Promise<void>;
 }
@@ -139,6 +141,7 @@ export async function openFlue2IfAny(io: CliIo, urlText: string): Promise<Flue2D
 	const display = redactUrl(urlText);
 	const scheme = /^([a-z0-9]+):/i.exec(urlText)?.[1]?.toLowerCase();
 	let opened: { sql: Flue2Sql; close(): Promise<void> };
+	let file: string | null = null;
 	if (scheme === 'mysql' || scheme === 'mariadb') opened = await openMysql(urlText.replace(/^mariadb:/i, 'mysql:'), display);
 	else if (scheme === 'sqlite') {
 		const url = parseStoreUrl(urlText, io.cwd);
@@ -152,6 +155,7 @@ export async function openFlue2IfAny(io: CliIo, urlText: string): Promise<Flue2D
 		}
 		const db = openSqliteReadOnly(await toolSqliteOpener(display), url.path!, display);
 		opened = { sql: sqliteClient(toolConnection(db)), close: async () => void db.close() };
+		file = url.path!;
 	} else if (scheme === 'postgres' || scheme === 'postgresql') {
 		const url = parseStoreUrl(urlText, io.cwd);
 		const database = await openDatabase(url, 'read', { readonly: true });
@@ -167,7 +171,7 @@ export async function openFlue2IfAny(io: CliIo, urlText: string): Promise<Flue2D
 			await opened.close();
 			return null;
 		}
-		return { sql: opened.sql, display, urlText: display, inspection, close: opened.close };
+		return { sql: opened.sql, display, urlText: display, file, inspection, close: opened.close };
 	} catch (error) {
 		await opened.close().catch(() => undefined);
 		throw error;
@@ -218,18 +222,20 @@ export async function openFlue2ForWrite(io: CliIo, urlText: string, options: { c
 	const display = redactUrl(urlText);
 	const scheme = /^([a-z0-9]+):/i.exec(urlText)?.[1]?.toLowerCase();
 	let opened: { sql: Flue2WriteSql; close(): Promise<void> };
+	let file: string | null = null;
 	if (scheme === 'mysql' || scheme === 'mariadb') opened = await openMysql(urlText.replace(/^mariadb:/i, 'mysql:'), display, { write: true });
 	else if (scheme === 'sqlite' || scheme === 'postgres' || scheme === 'postgresql') {
 		const url = parseStoreUrl(urlText, io.cwd);
 		if (url.kind === 'sqlite' && !existsSync(url.path!)) throw new ConfigError(notFlue2(display));
 		const database = await openDatabase(url, 'modify');
 		opened = { sql: database.raw, close: () => database.close() };
+		if (url.kind === 'sqlite') file = url.path!;
 	} else throw new ConfigError(`${display}: Flue 2 databases are sqlite:<file>, postgres://… or mysql://… URLs.`);
 	try {
 		const inspection = await inspectFlue2(opened.sql);
 		if (!inspection.isFlue2) throw new ConfigError(notFlue2(display));
 		if (options.checkStamp !== false) checkFlue2Stamp(inspection, display);
-		return { sql: opened.sql, display, urlText: display, inspection, close: opened.close };
+		return { sql: opened.sql, display, urlText: display, file, inspection, close: opened.close };
 	} catch (error) {
 		await opened.close().catch(() => undefined);
 		throw error;
