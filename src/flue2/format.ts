@@ -346,6 +346,23 @@ export function parseFlue2SessionKey(key: string): { agent: string; instanceId: 
 	}
 }
 
+/**
+ * Narrows a query of `flue_agent_submissions` to the session keys of one instance. The runtime
+ * writes a key as `agent-session:` + JSON.stringify([agent, instanceId, harness, session]), so every
+ * key of the instance starts with the same text; LIKE may also keep a key that differs in case
+ * only, which `isFlue2InstanceKey` then drops.
+ */
+export function flue2InstanceKeyCondition(agent: string, instanceId: string): { where: string; params: [string] } {
+	const start = `agent-session:${JSON.stringify([agent, instanceId]).slice(0, -1)},`;
+	return { where: "session_key LIKE ? ESCAPE '!'", params: [`${start.replace(/[!%_]/g, (c) => `!${c}`)}%`] };
+}
+
+/** Whether a submission's session key is one of this instance's. */
+export function isFlue2InstanceKey(sessionKey: string, agent: string, instanceId: string): boolean {
+	const key = parseFlue2SessionKey(sessionKey);
+	return key !== null && key.agent === agent && key.instanceId === instanceId;
+}
+
 /** The stream paths of the instances with a submission the runtime has not settled: the app may be working on them. */
 export async function flue2UnsettledPaths(sql: Flue2Sql): Promise<Set<string>> {
 	return new Set(
@@ -379,12 +396,10 @@ export async function listFlue2Submissions(sql: Flue2Sql): Promise<Flue2Submissi
 /** The full rows of an instance's settled submissions (payload and settlement record included), for export. */
 export async function readFlue2SettledSubmissions(sql: Flue2Sql, agent: string, instanceId: string): Promise<Flue2Row[]> {
 	if (!(await hasTable(sql, T.submissions))) return [];
-	const rows = await sql.query(`SELECT * FROM ${name(sql, T.submissions)} WHERE status = ? ORDER BY sequence`, ['settled']);
+	const keys = flue2InstanceKeyCondition(agent, instanceId);
+	const rows = await sql.query(`SELECT * FROM ${name(sql, T.submissions)} WHERE status = ? AND ${keys.where} ORDER BY sequence`, ['settled', ...keys.params]);
 	return rows
-		.filter((r) => {
-			const key = parseFlue2SessionKey(str(r.session_key) ?? '');
-			return key !== null && key.agent === agent && key.instanceId === instanceId;
-		})
+		.filter((r) => isFlue2InstanceKey(str(r.session_key) ?? '', agent, instanceId))
 		.map((r) =>
 			Object.fromEntries(
 				Object.entries(r).map(([k, v]) => [

@@ -17,8 +17,9 @@ import {
 	type Flue2Sql,
 	type Flue2Stream,
 	flue2Catalog,
+	flue2InstanceKeyCondition,
 	getFlue2Stream,
-	parseFlue2SessionKey,
+	isFlue2InstanceKey,
 	readFlue2Batches,
 } from './format.js';
 import {
@@ -128,12 +129,10 @@ async function submissionColumnsOf(sql: Flue2Sql): Promise<Set<string>> {
 
 /** The submissions of one instance, by the agent and instance id in their session key. */
 async function instanceSubmissions(tx: Flue2Sql, agent: string, instanceId: string): Promise<Array<{ submissionId: string; status: string }>> {
-	const rows = await tx.query(`SELECT submission_id, session_key, status FROM ${name(tx, T.submissions)}`);
+	const keys = flue2InstanceKeyCondition(agent, instanceId);
+	const rows = await tx.query(`SELECT submission_id, session_key, status FROM ${name(tx, T.submissions)} WHERE ${keys.where}`, keys.params);
 	return rows
-		.filter((r) => {
-			const key = parseFlue2SessionKey(String(r.session_key ?? ''));
-			return key !== null && key.agent === agent && key.instanceId === instanceId;
-		})
+		.filter((r) => isFlue2InstanceKey(String(r.session_key ?? ''), agent, instanceId))
 		.map((r) => ({ submissionId: String(r.submission_id), status: String(r.status) }));
 }
 
