@@ -1,11 +1,24 @@
 /**
- * The on-disk format: its version and the stamp every database carries. A backend's schema module
- * writes the stamp; every reader refuses a database stamped by a format it does not know.
+ * The on-disk format: its version and the stamp every database carries, the meta table that holds
+ * it and the default table name, the same in every dialect. A backend's schema module writes the
+ * stamp; every reader refuses a database stamped by a format it does not know.
  */
 import { FormatVersionError } from '../errors.js';
+import type { Layout } from '../types.js';
 
 /** Version of the on-disk format this release writes and reads. Stamped in every database. */
 export const FORMAT_VERSION = 1;
+
+/** The meta table every flue-persist database carries: the format stamp and a `layout:<table>:<layout>` key per table in use. */
+export const META_TABLE = 'flue_persist_meta';
+
+/** Flue's own table name, and the stores' default. */
+export const DEFAULT_TABLE = 'flue_sessions';
+
+/** The meta table's key that records a table in use in a layout. */
+export function layoutKey(table: string, layout: Layout): string {
+	return `layout:${table}:${layout}`;
+}
 
 /**
  * The version a `format_version` stamp names, or null when the text is not one: only the digits

@@ -4,7 +4,7 @@
  * marker and how parts are put back together. The store (sqlite-core.ts) and the tooling (inspect,
  * doctor, the studio) take every name from here; identifiers are quoted by src/sql/identifiers.ts.
  */
-import { FORMAT_VERSION } from '../core/format.js';
+import { DEFAULT_TABLE, FORMAT_VERSION, layoutKey, META_TABLE } from '../core/format.js';
 import type { Layout } from '../types.js';
 import { quoteSqlite } from './identifiers.js';
 
@@ -14,11 +14,7 @@ export const CHUNK_MARKER = '{"flue-persist:chunked":';
 const CHUNK_KEY = 'flue-persist:chunked';
 /** The message the revision trigger aborts a stale write with. */
 export const STALE_REVISION_MESSAGE = 'FLUE_PERSIST_STALE_REVISION';
-/** The meta table every flue-persist database carries: the format stamp and a `layout:<table>:<layout>` key per table in use. */
-export const META_TABLE = 'flue_persist_meta';
-const META = META_TABLE;
-/** Flue's own table name, and the stores' default. */
-export const DEFAULT_TABLE = 'flue_sessions';
+export { DEFAULT_TABLE, layoutKey, META_TABLE };
 
 /** Table names a store uses, for tools (doctor, migrate) that read them directly. */
 export function sqliteTableNames(table: string) {
@@ -29,7 +25,7 @@ export function sqliteTableNames(table: string) {
 		blobChunks: `${table}_chunks`,
 		log,
 		entries: `${table}_entries`,
-		meta: META,
+		meta: META_TABLE,
 		/** The table holding one row per session in a layout. */
 		head,
 		/** The revision guard of a layout's head table, and its trigger. */
@@ -59,26 +55,11 @@ export function isChunksTableName(name: string): boolean {
 	return name.endsWith('_chunks');
 }
 
-/** The `flue_persist_meta` key that records a table in use in a layout. */
-export function layoutKey(table: string, layout: Layout): string {
-	return `layout:${table}:${layout}`;
-}
-
 /** Reads a `layout:<table>:<layout>` key, or null when the key is not one. */
 export function parseLayoutKey(key: string): { table: string; layout: Layout } | null {
 	const match = /^layout:(.*):(log|blob)$/s.exec(key);
 	return match ? { table: match[1]!, layout: match[2] as Layout } : null;
 }
-
-/** The exact columns of each table a store creates, by role (the same in every dialect). */
-export const SESSION_COLUMNS = {
-	meta: ['key', 'value'],
-	blob: ['id', 'data', 'updated_at'],
-	chunks: ['id', 'seq', 'data'],
-	log: ['id', 'header', 'updated_at', 'entry_count', 'bytes'],
-	entries: ['session_id', 'entry_id', 'part', 'parts', 'pos', 'parent_id', 'data'],
-	guard: ['session_id', 'expected'],
-} as const;
 
 /** One column of a table the store owns: name, declared type, NOT NULL. */
 type ColumnSpec = readonly [name: string, type: 'TEXT' | 'INTEGER', notNull: boolean];
@@ -146,7 +127,7 @@ export function sqliteTables(table: string, layout: Layout): SqliteTableSpec[] {
 				];
 	return [
 		{
-			name: META,
+			name: META_TABLE,
 			columns: [
 				['key', 'TEXT', false],
 				['value', 'TEXT', true],
@@ -164,6 +145,14 @@ export function sqliteTables(table: string, layout: Layout): SqliteTableSpec[] {
 		},
 	];
 }
+
+/** The exact column names of each table a store creates, by role (the same in every dialect), read off `sqliteTables`. */
+export const SESSION_COLUMNS = (() => {
+	const [meta, blob, chunks, guard] = sqliteTables(DEFAULT_TABLE, 'blob');
+	const [, log, entries] = sqliteTables(DEFAULT_TABLE, 'log');
+	const names = (spec: SqliteTableSpec | undefined) => spec!.columns.map(([name]) => name);
+	return { meta: names(meta), blob: names(blob), chunks: names(chunks), log: names(log), entries: names(entries), guard: names(guard) };
+})();
 
 function createTableSql(spec: SqliteTableSpec): string {
 	const single = spec.primaryKey.length === 1 ? spec.primaryKey[0] : undefined;

@@ -11,13 +11,13 @@
  */
 
 import { type RawBlobSession, type RawLogSession, StaleRevisionError, type StorageAdapter, type WritePlan } from '../../core/engine.js';
-import { checkFormatStamp, FORMAT_VERSION } from '../../core/format.js';
+import { checkFormatStamp, FORMAT_VERSION, layoutKey } from '../../core/format.js';
 import { ConfigError, CorruptError, InvalidInputError, quoteId } from '../../errors.js';
 import { quotePostgres } from '../../sql/identifiers.js';
 import type { Layout, ListPage } from '../../types.js';
 import { classifyPostgresError } from './classify.js';
 import type { Driver, PgRow, Queryable } from './driver.js';
-import { META_TABLE as META, type PostgresTableSpec, postgresOwnedTables, postgresSchemaStatements, postgresTableNames } from './schema.js';
+import { createTableSql, META_TABLE as META, type PostgresTableSpec, postgresOwnedTables, postgresSchemaStatements, postgresTableNames } from './schema.js';
 
 const BACKEND = 'postgres';
 /** Sessions copied per statement when a blob table is copied into the log layout. */
@@ -126,7 +126,7 @@ export class PostgresAdapter implements StorageAdapter {
 		this.names = postgresTableNames(options.table);
 		const q = (name: string) => quotePostgres(name, options.schema);
 		this.sql = { blob: q(this.names.blob), log: q(this.names.log), entries: q(this.names.entries), meta: q(META), mirror: q(this.names.mirror) };
-		this.head = this.layout === 'blob' ? this.sql.blob : this.sql.log;
+		this.head = q(this.names.head(this.layout));
 	}
 
 	classifyError = classifyPostgresError;
@@ -265,8 +265,7 @@ export class PostgresAdapter implements StorageAdapter {
 			const found = await this.inspect(q);
 			if (found.stamp !== null) checkFormatStamp(found.stamp, BACKEND);
 			if (!found.meta) {
-				const meta = this.ownedTables()[0]!;
-				await q.query(`CREATE TABLE IF NOT EXISTS ${meta.sql} (${meta.columns.map(([name, , ddl]) => `${name} ${ddl}`).join(', ')})`, []);
+				await q.query(createTableSql(this.ownedTables().find((t) => t.name === META)!), []);
 				created.push(META);
 			}
 			if (this.layout === 'blob' && found.blob) await this.checkBlobColumns(q);
@@ -289,7 +288,7 @@ export class PostgresAdapter implements StorageAdapter {
 			created.push(...missing);
 			await q.query(`INSERT INTO ${this.sql.meta} (key, value) VALUES ('format_version', $1) ON CONFLICT (key) DO NOTHING`, [String(FORMAT_VERSION)]);
 			await q.query(`INSERT INTO ${this.sql.meta} (key, value) VALUES ($1, 'present') ON CONFLICT (key) DO NOTHING`, [
-				`layout:${this.options.table}:${this.layout}`,
+				layoutKey(this.options.table, this.layout),
 			]);
 			if (from === 'blob') {
 				if (!found.blob)

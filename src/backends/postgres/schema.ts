@@ -3,12 +3,10 @@
  * their DDL and the shape a table found under those names must have. The adapter (adapter.ts) and
  * the tooling take every name from here; identifiers are quoted by src/sql/identifiers.ts.
  */
+import { DEFAULT_TABLE, META_TABLE } from '../../core/format.js';
 import type { Layout } from '../../types.js';
 
-/** The meta table: the format stamp and a `layout:<table>:<layout>` key per table in use. */
-export const META_TABLE = 'flue_persist_meta';
-/** Flue's own table name (of its Postgres recipe), and the store's default. */
-export const DEFAULT_TABLE = 'flue_sessions';
+export { DEFAULT_TABLE, META_TABLE };
 
 /**
  * Table names a store uses, unquoted, for tools and tests that read them directly.
@@ -102,5 +100,10 @@ export function postgresSchemaStatements(
 	// (an RI action reads the latest committed rows) also those a concurrent save had just added.
 	return postgresOwnedTables(names, sql, layout)
 		.filter((t) => t.name !== META_TABLE)
-		.map((t) => `CREATE TABLE IF NOT EXISTS ${t.sql} (${t.columns.map(([name, , ddl]) => `${name} ${ddl}`).join(', ')}${t.suffix})`);
+		.map(createTableSql);
+}
+
+/** The `CREATE TABLE IF NOT EXISTS` statement of a table the store owns. */
+export function createTableSql(table: PostgresTableSpec): string {
+	return `CREATE TABLE IF NOT EXISTS ${table.sql} (${table.columns.map(([name, , ddl]) => `${name} ${ddl}`).join(', ')}${table.suffix})`;
 }
