@@ -53,11 +53,8 @@ class FlueShapedSession {
 	}
 }
 
-const key = (name: string) => `agent-session:${JSON.stringify(['stale-agent', name])}`;
-
 /** Session x = [a, b], leaf b, saved; then loaded twice, as two callers would. */
-async function twoCallers(store: TestStore, name: string): Promise<{ id: string; one: SessionData; two: SessionData }> {
-	const id = key(name);
+async function twoCallers(store: TestStore, id: string): Promise<{ id: string; one: SessionData; two: SessionData }> {
 	const a = messageEntry('0000000a', null, 'user', 'question a');
 	const b = messageEntry('0000000b', a.id, 'assistant', 'answer b');
 	await store.save(id, { ...emptySession({ metadata: { turn: 1 } }), entries: [a, b], leafId: b.id });
@@ -74,10 +71,11 @@ const STALE = 'a save from a stale copy (loaded before another caller saved)';
 const lineage = { requires: 'lineage' } as const;
 
 function register<S extends TestStore>(s: Spec<S>): void {
+	const key = (name: string) => s.key(name, 'stale-agent');
 	s.test(
 		'a stale copy that changes only metadata gets CONFLICT and does not erase the newest entry',
 		async (store) => {
-			const { id, one, two } = await twoCallers(store, 'meta-only');
+			const { id, one, two } = await twoCallers(store, key('meta-only'));
 			const saved = append(one, messageEntry('0000000c', one.leafId, 'user', 'question c'));
 			await store.save(id, saved);
 			two.metadata.note = 'changed by the stale copy';
@@ -91,7 +89,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 	s.test(
 		'a stale copy that appends an entry gets CONFLICT and does not revert metadata',
 		async (store) => {
-			const { id, one, two } = await twoCallers(store, 'append-reverts');
+			const { id, one, two } = await twoCallers(store, key('append-reverts'));
 			one.metadata.taskSessions = [{ storageKey: key('task:x') }];
 			await store.save(id, { ...one, entries: [...one.entries] });
 			await s.rejects(store.save(id, append(two, messageEntry('0000000d', two.leafId, 'user', 'question d'))), 'CONFLICT', `${STALE} that appends an entry`);
@@ -103,7 +101,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 	s.test(
 		'a stale copy that changes version gets CONFLICT and does not revert the newer version',
 		async (store) => {
-			const { id, one, two } = await twoCallers(store, 'version');
+			const { id, one, two } = await twoCallers(store, key('version'));
 			await store.save(id, { ...one, version: 3 });
 			await s.rejects(store.save(id, { ...two, updatedAt: new Date().toISOString() }), 'CONFLICT', `${STALE} with an older version`);
 			s.equal((await store.load(id))!.version, 3, 'the version of the newer save must still be what load returns');
@@ -116,7 +114,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 		async (store) => {
 			const saveDelta = (id: string, delta: Parameters<FluePersistStore['saveDelta']>[1]) =>
 				(store as S & Pick<FluePersistStore, 'saveDelta'>).saveDelta(id, delta);
-			const { id, one, two } = await twoCallers(store, 'delta');
+			const { id, one, two } = await twoCallers(store, key('delta'));
 			const saved = { ...append(one, messageEntry('0000000c', one.leafId, 'user', 'question c')), version: 3 };
 			saved.metadata.turn = 2;
 			await store.save(id, saved);
@@ -134,7 +132,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 	s.test(
 		'the caller that saved last keeps saving after the stale copy was refused',
 		async (store) => {
-			const { id, one, two } = await twoCallers(store, 'winner-continues');
+			const { id, one, two } = await twoCallers(store, key('winner-continues'));
 			let current = append(one, messageEntry('0000000c', one.leafId, 'user', 'question c'));
 			await store.save(id, current);
 			await s.rejects(store.save(id, { ...two, metadata: Object.assign(two.metadata, { x: 1 }) }), 'CONFLICT', STALE);
@@ -150,7 +148,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 	s.test(
 		'after a CONFLICT, the copy loaded again saves',
 		async (store) => {
-			const { id, one, two } = await twoCallers(store, 'reload');
+			const { id, one, two } = await twoCallers(store, key('reload'));
 			await store.save(id, append(one, messageEntry('0000000c', one.leafId, 'user', 'question c')));
 			two.metadata.note = 'stale';
 			await s.rejects(store.save(id, two), 'CONFLICT', STALE);
@@ -248,7 +246,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 	s.test(
 		'a copy read before a delete gets CONFLICT instead of bringing the session back',
 		async (store) => {
-			const { id, one } = await twoCallers(store, 'deleted');
+			const { id, one } = await twoCallers(store, key('deleted'));
 			await store.delete(id);
 			one.metadata.note = 'after the delete';
 			await s.rejects(store.save(id, one), 'CONFLICT', 'a save from a copy loaded before the session was deleted');
@@ -261,7 +259,7 @@ function register<S extends TestStore>(s: Spec<S>): void {
 		"with concurrency: 'last-writer-wins' the stale copy's save wins",
 		async (open) => {
 			const store = await open({ concurrency: 'last-writer-wins' });
-			const { id, one, two } = await twoCallers(store, 'lww');
+			const { id, one, two } = await twoCallers(store, key('lww'));
 			await store.save(id, append(one, messageEntry('0000000c', one.leafId, 'user', 'question c')));
 			two.metadata.note = 'last';
 			await store.save(id, two);

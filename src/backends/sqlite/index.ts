@@ -49,10 +49,7 @@ class SqliteFileExecutor implements SqliteExecutor {
 	private open(): Promise<SqliteConnection> {
 		if (!this.connection) {
 			this.connection = typeof this.source === 'string' ? openSqliteFile(this.source, this.options) : Promise.resolve(wrap(this.source, this.options.readOnly));
-			this.connection.then(
-				(c) => (this.readOnlyReason = c.readOnlyReason),
-				() => (this.connection = null),
-			);
+			this.connection.catch(() => (this.connection = null));
 		}
 		return this.connection;
 	}
