@@ -151,6 +151,23 @@ export class ExportInputError extends InvalidInputError {
 	}
 }
 
+/**
+ * Refuses a first line that is not the header of an export this release reads (session stores'
+ * and Flue 2's alike): the format name and its version. `where` names the line, as `<file>, line 1`.
+ */
+export function checkExportHeader(value: Record<string, unknown>, where: string): void {
+	if (value.format !== EXPORT_FORMAT) {
+		throw new ExportInputError(`${where}: this is not a flue-persist export (its first line has no "format":"${EXPORT_FORMAT}"). Nothing was imported.`, 1);
+	}
+	if (value.version !== EXPORT_VERSION) {
+		const newer = typeof value.version === 'number' && value.version > EXPORT_VERSION;
+		throw new ExportInputError(
+			`${where}: the export is format version ${JSON.stringify(value.version)}; this release reads version ${EXPORT_VERSION}. ${newer ? 'Upgrade flue-persist to import it.' : 'The file is damaged.'} Nothing was imported.`,
+			1,
+		);
+	}
+}
+
 /** What one line of an export is, once checked. */
 export type ParsedLine =
 	| { kind: 'header'; header: ExportHeader }
@@ -195,16 +212,7 @@ export class ExportReader {
 		}
 		if (!isObject(value)) throw new ExportInputError(`${where} is not a JSON object. The file is damaged; nothing was imported.`, n);
 		if (!this.seenHeader) {
-			if (value.format !== EXPORT_FORMAT) {
-				throw new ExportInputError(`${where}: this is not a flue-persist export (its first line has no "format":"${EXPORT_FORMAT}"). Nothing was imported.`, n);
-			}
-			if (value.version !== EXPORT_VERSION) {
-				const newer = typeof value.version === 'number' && value.version > EXPORT_VERSION;
-				throw new ExportInputError(
-					`${where}: the export is format version ${JSON.stringify(value.version)}; this release reads version ${EXPORT_VERSION}. ${newer ? 'Upgrade flue-persist to import it.' : 'The file is damaged.'} Nothing was imported.`,
-					n,
-				);
-			}
+			checkExportHeader(value, where);
 			this.seenHeader = true;
 			return { kind: 'header', header: value as unknown as ExportHeader };
 		}

@@ -321,6 +321,26 @@ describe('import of a Flue 2 export', () => {
 		expect(await contents(`sqlite:${target}`)).toEqual({});
 	});
 
+	it('a file whose header names another export format or version is refused before anything is written', async (ctx) => {
+		const s = need(ctx);
+		const file = join(s.work, 'export-header.jsonl');
+		expect((await runSessionCli(['export', s.source.url, '-o', file], s.work)).code).toBe(0);
+		const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+		const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+		for (const [change, message] of [
+			[{ version: 2 }, 'the export is format version 2; this release reads version 1. Upgrade flue-persist to import it.'],
+			[{ format: 'another-tool' }, 'this is not a flue-persist export'],
+		] as const) {
+			writeFileSync(file, `${[JSON.stringify({ ...header, ...change }), ...lines.slice(1)].join('\n')}\n`);
+			const target = sqliteTarget(s, `import-header-${Object.keys(change)[0]}`);
+			const run = await runSessionCli(['import', `sqlite:${target}`, file], s.work);
+			expect(run.code, message).toBe(1);
+			expect(run.err, message).toContain(message);
+			expect(run.err, message).toContain('Nothing was imported.');
+			expect(await contents(`sqlite:${target}`)).toEqual({});
+		}
+	});
+
 	it('a target stamped with another format is refused and left unchanged', async (ctx) => {
 		const s = need(ctx);
 		const target = sqliteTarget(s, 'stamp');

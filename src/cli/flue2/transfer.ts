@@ -9,6 +9,7 @@ import { FluePersistError, unprefixedMessage } from '../../errors.js';
 import { FLUE2_EXPORT_KIND, type Flue2ExportLine } from '../../flue2/export.js';
 import { flue2InstanceName, hasFlue2StreamTables, listFlue2Streams } from '../../flue2/format.js';
 import { checkFlue2ExportLine, type Flue2WriteOutcome, readFlue2InstanceForCopy, writeFlue2Instance } from '../../flue2/write.js';
+import { checkExportHeader } from '../../tools/export-format.js';
 import { count, escapeText } from '../../tools/format.js';
 import { parseStoreUrl, redactUrl } from '../../tools/open-store.js';
 import { readLines } from '../../tools/transfer.js';
@@ -199,6 +200,11 @@ export async function importFlue2(
 			throw new CliError(`Refused: line ${n} of ${name} is not JSON. Nothing was imported; export the database again.`, EXIT.ERROR);
 		}
 		if (n === 1) {
+			try {
+				checkExportHeader(value, `${name}, line 1`);
+			} catch (error) {
+				throw new CliError(`Refused: ${unprefixedMessage(error, { keepBackend: true })}`, EXIT.ERROR);
+			}
 			header = value as { flueFormatVersion?: unknown };
 			continue;
 		}
