@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PostgresStore, postgresStore } from '../../src/backends/postgres/index.js';
 import { isFluePersistError, type Layout, type SessionData } from '../../src/index.js';
+import { makePool } from '../support/postgres.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../support/postgres-server.js';
 import { advance, snapshotAt, turnOf } from './support/snapshots.js';
 
@@ -129,10 +130,9 @@ describe('Postgres server restarts during a workload', () => {
 		expect(errors.get('BACKEND') ?? 0).toBeGreaterThan(0);
 		for (const session of sessions) expect(session.ackedAfterLastRestart, `session ${session.id} saved nothing after the restarts`).toBeGreaterThan(0);
 
-		const fresh = new pg.Pool({ connectionString: server.url, max: 2 });
-		// `end()` resolves before its sockets close; the server stopping in afterAll may still
-		// reach one, and a pool with no 'error' listener throws that error.
-		fresh.on('error', () => undefined);
+		// With an 'error' listener (makePool): `end()` resolves before its sockets close, and the
+		// server stopping in afterAll may still reach one.
+		const fresh = makePool(server.url, 2);
 		try {
 			for (const session of sessions) {
 				const reader = postgresStore(fresh, { layout: session.layout, schema, table: session.layout === 'log' ? 'r_log' : 'r_blob' });
