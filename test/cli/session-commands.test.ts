@@ -5,7 +5,7 @@
  * progress display, and the real CLI spawned as a process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -199,6 +199,23 @@ describe('ls and show', () => {
 		expect(out).toContain('├─ ○ 10000000  user: question 0');
 		expect(out).toContain('│  ○ 10000001  ⚙ bash(echo step 0) → no result');
 		expect(out).toContain('└─ ○ 10000002  ⚙ result of bash: 5 lines');
+	});
+});
+
+describe('a session store whose -wal has no -shm beside it', () => {
+	it('is read as a session store (a copy taken while a writer had it open)', async () => {
+		const source = join(dir, 'wal-source.db');
+		const store = sqliteStore(source);
+		await store.save('wal-1', conversation(1));
+		// The store still has the file open, so the save is only in the -wal file.
+		copyFileSync(source, join(dir, 'wal-copy.db'));
+		copyFileSync(`${source}-wal`, join(dir, 'wal-copy.db-wal'));
+		await store.close();
+		expect(existsSync(join(dir, 'wal-copy.db-shm'))).toBe(false);
+		const listed = await cli(['ls', 'sqlite:wal-copy.db', '--json']);
+		expect(listed.err).toBe('');
+		expect(listed.code).toBe(0);
+		expect((JSON.parse(listed.out) as Array<{ id: string }>).map((s) => s.id)).toEqual(['wal-1']);
 	});
 });
 

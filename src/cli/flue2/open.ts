@@ -147,9 +147,10 @@ export async function openFlue2IfAny(io: CliIo, urlText: string): Promise<Flue2D
 		const url = parseStoreUrl(urlText, io.cwd);
 		// What is not a file (missing, a directory) is left to the session commands, which say what it is.
 		if (!existsSync(url.path!) || !statSync(url.path!).isFile()) return null;
-		// Decided from the file's schema pages when no -wal file can hold newer ones: a session
-		// store is then handed over without SQLite ever opening it here.
-		if (!existsSync(`${url.path!}-wal`)) {
+		// Decided from the file's schema pages when no -wal file can hold newer ones, or when a -wal
+		// without its -shm makes the file unreadable here: a session store is then handed over
+		// without SQLite ever opening it here.
+		if (!existsSync(`${url.path!}-wal`) || !existsSync(`${url.path!}-shm`)) {
 			const names = sqliteFileTables(url.path!);
 			if (names !== null && !isFlue2Tables(names)) return null;
 		}
