@@ -298,6 +298,46 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 		expect(readdirSync(fx.dir).filter((f) => f.includes('planted.jsonl') && f !== 'planted.jsonl' && f !== 'planted.jsonl.partial')).toEqual([]);
 	});
 
+	it('a stream that is not an agent instance is left out of an export, which imports whole, and reset refuses to lose it', async (ctx) => {
+		const fx = need(ctx);
+		const url = damagedCopy(fx, 'foreign', (db) => {
+			db.prepare(
+				"INSERT INTO flue_conversation_streams (path, identity_json, next_offset, producer_id, producer_epoch, next_producer_sequence, incarnation) SELECT 'workflows/nightly', identity_json, 0, producer_id, producer_epoch, next_producer_sequence, incarnation FROM flue_conversation_streams WHERE path = 'agents/fixture-agent/alpha'",
+			).run();
+		});
+		const exported = await cli(fx, 'export', url, '-o', 'foreign.jsonl');
+		expect(exported.code).toBe(0);
+		expect(exported.err).toContain('Exported 3 instances');
+		expect(exported.err).toContain(`Left out a stream that is not an agent instance's: "workflows/nightly".`);
+		const target = join(fx.dir, 'foreign-target.db');
+		copyFileSync(join(fx.dir, 'flue.db'), target);
+		const cleared = new Database(target);
+		for (const table of [
+			'flue_conversation_stream_batch_chunks',
+			'flue_conversation_stream_batches',
+			'flue_conversation_fold_checkpoint_chunks',
+			'flue_conversation_fold_checkpoints',
+			'flue_attachment_chunks',
+			'flue_attachments',
+			'flue_submission_chunks',
+			'flue_agent_submissions',
+			'flue_conversation_streams',
+		])
+			cleared.exec(`DELETE FROM ${table}`);
+		cleared.close();
+		const imported = await cli(fx, 'import', `sqlite:${target}`, 'foreign.jsonl');
+		expect(imported.err).toContain('3 instances');
+		expect(imported.code).toBe(0);
+		const file = url.slice('sqlite:'.length);
+		const before = sha(file);
+		const reset = await cli(fx, 'reset', url, '--format', '1', '-o', 'foreign-reset.jsonl', '--yes');
+		expect(reset.code).toBe(1);
+		expect(reset.err).toContain(`holds a stream that is not an agent instance's ("workflows/nightly")`);
+		expect(reset.err).toContain('Nothing was changed.');
+		expect(sha(file)).toBe(before);
+		expect(existsSync(join(fx.dir, 'foreign-reset.jsonl'))).toBe(false);
+	});
+
 	it('read commands change nothing: the file is the same bytes and no -wal or -shm file appears', async (ctx) => {
 		const fx = need(ctx);
 		const file = join(fx.dir, 'flue.db');

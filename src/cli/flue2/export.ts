@@ -23,9 +23,12 @@ export interface Flue2ExportOptions {
  */
 export async function exportFlue2(io: CliIo, db: Flue2Database, options: Flue2ExportOptions): Promise<void> {
 	const file = options.output === undefined || options.output === '-' ? null : resolve(io.cwd, options.output);
-	const streams = (await listFlue2Streams(db.sql)).filter(
+	const listed = (await listFlue2Streams(db.sql)).filter(
 		(s) => (options.agent === undefined || s.agent === options.agent) && (options.prefix === undefined || (s.instanceId ?? s.path).startsWith(options.prefix)),
 	);
+	// import takes agent instances only (as copy and prune do): a stream under another path is left out, and said.
+	const streams = listed.filter((s) => s.agent !== null);
+	const foreign = listed.filter((s) => s.agent === null).map((s) => s.path);
 	const out = await openExportOutput(file, options.output, db.file, (text) => io.out(text));
 	let written = 0;
 	let complete = false;
@@ -54,4 +57,8 @@ export async function exportFlue2(io: CliIo, db: Flue2Database, options: Flue2Ex
 		);
 	}
 	io.err(`Exported ${count(written, 'instance')} from ${escapeText(db.display)} (Flue 2) to ${escapeText(file ? options.output! : 'stdout')}.\n`);
+	if (foreign.length > 0)
+		io.err(
+			`Left out ${foreign.length === 1 ? 'a stream that is not' : `${foreign.length} streams that are not`} an agent instance's: ${foreign.map((p) => escapeText(JSON.stringify(p))).join(', ')}.\n`,
+		);
 }

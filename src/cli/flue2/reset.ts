@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { listFlue2Streams } from '../../flue2/format.js';
 import { FLUE2_FORMAT_VERSION } from '../../flue2/names.js';
 import { FLUE2_RESET_FORMATS, resetFlue2 } from '../../flue2/write.js';
 import { escapeText } from '../../tools/format.js';
@@ -55,6 +56,18 @@ async function reset(io: CliIo, urlText: string, options: ResetOptions): Promise
 				if (db.inspection.stamp !== FLUE2_FORMAT_VERSION) {
 					throw new CliError(
 						`${db.display} is stamped ${db.inspection.stamp === null ? 'with no format_version' : `format_version ${JSON.stringify(db.inspection.stamp)}`}, which flue-persist cannot read, so it cannot export it first. Back the database up another way, then run:\n\n  ${again} --no-export\n\nNothing was changed.`,
+						EXIT.ERROR,
+					);
+				}
+				const foreign = (await listFlue2Streams(db.sql)).filter((s) => s.agent === null).map((s) => s.path);
+				if (foreign.length > 0) {
+					throw new CliError(
+						`${escapeText(db.display)} holds ${foreign.length === 1 ? 'a stream that is not' : `${foreign.length} streams that are not`} an agent instance's (${foreign
+							.slice(0, 3)
+							.map((p) => escapeText(JSON.stringify(p)))
+							.join(
+								', ',
+							)}${foreign.length > 3 ? ', …' : ''}): the export carries agent instances only, so the reset would lose ${foreign.length === 1 ? 'it' : 'them'}. Back the database up another way, then run:\n\n  ${again} --no-export\n\nNothing was changed.`,
 						EXIT.ERROR,
 					);
 				}
