@@ -551,7 +551,7 @@ export async function readFlue2Checkpoint(sql: Flue2Sql, path: string): Promise<
 
 // ---- whole-database scans (doctor) ------------------------------------------------------------
 
-/** The distinct stream paths that have batches, batch parts, attachments or checkpoints, per table. */
+/** The distinct stream paths that have batches, a checkpoint or attachments, per table (parts are checked against their rows apart). */
 export async function flue2PathsByTable(sql: Flue2Sql): Promise<Map<Flue2Table, Set<string>>> {
 	const out = new Map<Flue2Table, Set<string>>();
 	const scan = async (table: Flue2Table, column: 'path' | 'stream_path') => {
@@ -560,11 +560,8 @@ export async function flue2PathsByTable(sql: Flue2Sql): Promise<Map<Flue2Table, 
 		out.set(table, new Set(rows.map((r) => String(r.p))));
 	};
 	await scan(T.batches, 'path');
-	await scan(T.batchChunks, 'path');
 	await scan(T.checkpoints, 'path');
-	await scan(T.checkpointChunks, 'path');
 	await scan(T.attachments, 'stream_path');
-	await scan(T.attachmentChunks, 'stream_path');
 	return out;
 }
 

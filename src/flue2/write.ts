@@ -313,11 +313,6 @@ async function writeSubmissions(tx: Flue2Sql, rows: Flue2Row[], columns: Readonl
 	}
 }
 
-/** Reads one instance of a source for writing elsewhere: its export line (no checkpoint). */
-export async function readFlue2InstanceForCopy(sql: Flue2Sql, stream: Flue2Stream): Promise<Flue2ExportLine> {
-	return exportFlue2Instance(sql, stream);
-}
-
 /**
  * When an instance was last active, in epoch milliseconds: the latest record timestamp of its
  * last batch (batches are appended in time order). Null for a stream without batches.

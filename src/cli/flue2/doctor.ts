@@ -17,8 +17,7 @@ function problemText(p: Flue2Problem, repair?: Flue2Repair): string {
 }
 
 /** Checks a Flue 2 database. Exits 1 when damage was found or not everything was checked. */
-export async function doctorFlue2(io: CliIo, db: Flue2Database, options: { fix?: boolean; json?: boolean }, urlText?: string): Promise<void> {
-	if (options.fix && urlText === undefined) throw new CliError(`doctor --fix needs the database URL.`, EXIT.USAGE);
+export async function doctorFlue2(io: CliIo, db: Flue2Database, options: { fix?: boolean; json?: boolean }, urlText: string): Promise<void> {
 	const result = await withProgress(io, 'doctor', 'instances', 'check', (progress, interrupt) =>
 		checkFlue2(db.sql, db.inspection, {
 			stopped: interrupt.stopped,
@@ -27,7 +26,7 @@ export async function doctorFlue2(io: CliIo, db: Flue2Database, options: { fix?:
 	);
 	let repairs: Flue2Repair[] | null = null;
 	if (options.fix && result.problems.length > 0 && !result.incomplete) {
-		const target = await openFlue2ForWrite(io, urlText!, { checkStamp: false });
+		const target = await openFlue2ForWrite(io, urlText, { checkStamp: false });
 		try {
 			repairs = await repairFlue2(target.sql, result.problems);
 		} finally {
@@ -41,7 +40,7 @@ export async function doctorFlue2(io: CliIo, db: Flue2Database, options: { fix?:
 			`${JSON.stringify({ store: db.display, format: 'flue2', stamp: db.inspection.stamp, checked: { instances: result.instances, batches: result.batches }, problems, incomplete: result.incomplete }, null, 2)}\n`,
 		);
 	} else {
-		let text = `Checked ${db.display} (Flue 2, format_version ${escapeText(db.inspection.stamp ?? 'missing')}): ${count(result.instances, 'instance')}, ${count(result.batches, 'batch', 'batches')}.\n`;
+		let text = `Checked ${escapeText(db.display)} (Flue 2, format_version ${escapeText(db.inspection.stamp ?? 'missing')}): ${count(result.instances, 'instance')}, ${count(result.batches, 'batch', 'batches')}.\n`;
 		if (result.problems.length > 0) {
 			const instances = new Set(result.problems.filter((p) => p.sessionId !== null).map((p) => p.sessionId)).size;
 			text += `\n${result.problems.map((p, i) => problemText(p, repairs?.[i])).join('')}\n`;

@@ -18,10 +18,8 @@ import { guarded } from '../session-io.js';
 /** A Flue 2 database opened for reading. */
 export interface Flue2Database {
 	sql: Flue2Sql;
-	/** The URL with any password hidden: safe to print. */
+	/** The URL as typed, password hidden: safe to print, and to suggest commands with. */
 	display: string;
-	/** The URL as typed, password hidden, for commands suggested in messages. */
-	urlText: string;
 	/** The database file, for a `sqlite:` URL. */
 	file: string | null;
 	inspection: Flue2Inspection;
@@ -172,7 +170,7 @@ export async function openFlue2IfAny(io: CliIo, urlText: string): Promise<Flue2D
 			await opened.close();
 			return null;
 		}
-		return { sql: opened.sql, display, urlText: display, file, inspection, close: opened.close };
+		return { sql: opened.sql, display, file, inspection, close: opened.close };
 	} catch (error) {
 		await opened.close().catch(() => undefined);
 		throw error;
@@ -236,7 +234,7 @@ export async function openFlue2ForWrite(io: CliIo, urlText: string, options: { c
 		const inspection = await inspectFlue2(opened.sql);
 		if (!inspection.isFlue2) throw new ConfigError(notFlue2(display));
 		if (options.checkStamp !== false) checkFlue2Stamp(inspection, display);
-		return { sql: opened.sql, display, urlText: display, file, inspection, close: opened.close };
+		return { sql: opened.sql, display, file, inspection, close: opened.close };
 	} catch (error) {
 		await opened.close().catch(() => undefined);
 		throw error;

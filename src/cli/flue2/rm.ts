@@ -25,7 +25,7 @@ export async function rmFlue2(io: CliIo, db: Flue2Database, urlText: string, ids
 		if (!stream || stream.agent === null) missing.push(id);
 		else if (!found.has(stream.path)) found.set(stream.path, { name: flue2InstanceName(stream), last: await flue2LastActivity(db.sql, stream) });
 	}
-	const ls = `flue-persist ls ${shellQuote(db.urlText)}`;
+	const ls = `flue-persist ls ${shellQuote(db.display)}`;
 	if (missing.length > 0) {
 		const streams = (await listFlue2Streams(db.sql)).filter((s) => s.agent !== null);
 		// Compared in the form typed: <agent>/<instance>, or the instance id alone.
@@ -51,7 +51,7 @@ export async function rmFlue2(io: CliIo, db: Flue2Database, urlText: string, ids
 	const listing = [...found.values()].map((f) => instanceLine(f.name, f.last));
 	io.err(`${escapeText(db.display)} (Flue 2):\n${listing.join('\n')}\n`);
 	const names = [...found.values()].map((f) => f.name);
-	const again = `flue-persist rm ${shellQuote(db.urlText)} ${names.map(shellQuote).join(' ')}`;
+	const again = `flue-persist rm ${shellQuote(db.display)} ${names.map(shellQuote).join(' ')}`;
 	await confirm(
 		io,
 		`Delete ${found.size === 1 ? 'this instance' : `these ${found.size} instances`} (stream, attachments and settled submissions)?`,
@@ -73,7 +73,7 @@ export async function rmFlue2(io: CliIo, db: Flue2Database, urlText: string, ids
 				else if (i > 0) {
 					const message = unprefixedMessage(error);
 					throw new CliError(
-						`Stopped at ${escapeText(f.name)} after deleting ${count(deleted, 'instance')} of ${found.size}: ${escapeText(message)} Every instance is whole or gone. The rest:\n\n  flue-persist rm ${shellQuote(db.urlText)} ${order
+						`Stopped at ${escapeText(f.name)} after deleting ${count(deleted, 'instance')} of ${found.size}: ${escapeText(message)} Every instance is whole or gone. The rest:\n\n  flue-persist rm ${shellQuote(db.display)} ${order
 							.slice(i)
 							.map(([, rest]) => shellQuote(rest.name))
 							.join(' ')}`,

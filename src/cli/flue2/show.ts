@@ -109,7 +109,7 @@ export async function showFlue2(io: CliIo, db: Flue2Database, id: string, option
 	const stream = await findFlue2Instance(db.sql, id);
 	if (!stream) {
 		throw new CliError(
-			`instance ${JSON.stringify(id)} is not in ${db.display} (a Flue 2 database). List the instances with:\n\n  flue-persist ls ${shellQuote(db.urlText)}`,
+			`instance ${JSON.stringify(id)} is not in ${db.display} (a Flue 2 database). List the instances with:\n\n  flue-persist ls ${shellQuote(db.display)}`,
 			EXIT.ERROR,
 		);
 	}

@@ -6,9 +6,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { FluePersistError, unprefixedMessage } from '../../errors.js';
-import { FLUE2_EXPORT_KIND, type Flue2ExportLine } from '../../flue2/export.js';
+import { exportFlue2Instance, FLUE2_EXPORT_KIND, type Flue2ExportLine } from '../../flue2/export.js';
 import { flue2InstanceName, hasFlue2StreamTables, listFlue2Streams } from '../../flue2/format.js';
-import { checkFlue2ExportLine, type Flue2WriteOutcome, readFlue2InstanceForCopy, writeFlue2Instance } from '../../flue2/write.js';
+import { checkFlue2ExportLine, type Flue2WriteOutcome, writeFlue2Instance } from '../../flue2/write.js';
 import { checkExportHeader } from '../../tools/export-format.js';
 import { count, escapeText } from '../../tools/format.js';
 import { parseStoreUrl, redactUrl } from '../../tools/open-store.js';
@@ -149,7 +149,7 @@ export async function copyFlue2(io: CliIo, from: Flue2Database, fromText: string
 		refuseUnwritableTarget(from.inspection.stamp, from.display, target);
 		const streams = (await listFlue2Streams(from.sql)).filter((s) => s.agent !== null && selected(flue2InstanceName(s), options));
 		const lines = (async function* () {
-			for (const s of streams) yield await readFlue2InstanceForCopy(from.sql, s);
+			for (const s of streams) yield await exportFlue2Instance(from.sql, s);
 		})();
 		const tally = await writeAll(io, target, streams.length, lines, options, 'copy');
 		const again = `flue-persist copy ${shellQuote(redactUrl(fromText))} ${shellQuote(redactUrl(toText))}${options.agent ? ` --agent ${shellQuote(options.agent)}` : ''}${options.prefix ? ` --prefix ${shellQuote(options.prefix)}` : ''}`;
