@@ -84,6 +84,8 @@ export interface StorageAdapter {
 	close(): Promise<void>;
 	/** Turns a driver error into a typed one where the backend knows better than BACKEND. */
 	classifyError?(error: unknown, sessionId: string | undefined): FluePersistError | undefined;
+	/** Why this store may not write (known once `init` has run), or null: saves and deletes are then refused before any I/O. */
+	readOnlyReason?(): string | null;
 }
 
 export interface EngineOptions {
@@ -292,6 +294,7 @@ class Engine implements FluePersistStore {
 	delete(id: string): Promise<void> {
 		return this.queued(id, async () => {
 			await this.ready();
+			this.refuseReadOnly(id);
 			await this.io(id, () => this.adapter.remove(id));
 			this.remember(id, null, undefined);
 			// Objects of the deleted session keep their old revision: a save built from them is stale.
@@ -355,6 +358,17 @@ class Engine implements FluePersistStore {
 
 	private assertOpen(): void {
 		if (this.closed) throw new ConfigError('this store is closed; create a new one.', { backend: this.backend });
+	}
+
+	/** A read-only store refuses a save or delete before it reads or writes anything. */
+	private refuseReadOnly(id: string): void {
+		const reason = this.adapter.readOnlyReason?.();
+		if (reason) {
+			throw new ConfigError(`session ${quoteId(id)} was not changed: ${reason}, so this store only loads and lists. Nothing was written.`, {
+				backend: this.backend,
+				sessionId: id,
+			});
+		}
 	}
 
 	private ready(): Promise<void> {
@@ -504,6 +518,7 @@ class Engine implements FluePersistStore {
 		opts: { needEntryJson: boolean; historyCheck: boolean; carriers: Carriers; snap?: PreparedSnapshot },
 	): Promise<void> {
 		await this.ready();
+		this.refuseReadOnly(id);
 		const { carriers, snap } = opts;
 		for (let attempt = 0; ; attempt++) {
 			const known = this.known.get(id);

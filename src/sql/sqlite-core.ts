@@ -183,16 +183,6 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 		return stmts;
 	}
 
-	/** A read-only store refuses a write before any I/O, with the reason the executor gave. */
-	function refuseReadOnly(id: string): void {
-		if (exec.readOnlyReason) {
-			throw new ConfigError(`session ${JSON.stringify(id)} was not changed: ${exec.readOnlyReason}, so this store only loads and lists. Nothing was written.`, {
-				backend,
-				sessionId: id,
-			});
-		}
-	}
-
 	function corrupt(id: string, detail: string): CorruptError {
 		return new CorruptError(`session ${JSON.stringify(id)}: ${detail}. Nothing was changed. Run \`flue-persist doctor\` to find and repair the damage.`, {
 			backend,
@@ -324,9 +314,9 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			if (stamped && layoutKnown && objects.every((o) => have.has(o))) return;
 			await exec.batch(sqliteMigrate(options.table, layout), 'write');
 		},
+		readOnlyReason: () => exec.readOnlyReason ?? null,
 		read: (id) => (absent ? Promise.resolve(null) : layout === 'blob' ? readBlob(id) : readLog(id)),
 		async write(plan) {
-			refuseReadOnly(plan.id);
 			try {
 				await exec.batch(layout === 'blob' ? blobWrite(plan) : logWrite(plan), 'write');
 			} catch (error) {
@@ -335,7 +325,6 @@ export function createSqliteAdapter(exec: SqliteExecutor, options: SqliteLayoutO
 			}
 		},
 		async remove(id) {
-			refuseReadOnly(id);
 			const stmts: SqlStatement[] =
 				layout === 'blob'
 					? [

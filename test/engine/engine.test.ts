@@ -13,7 +13,9 @@ class MapAdapter implements StorageAdapter {
 	readonly layout = 'log' as const;
 	readonly rows = new Map<string, RawLogSession>();
 	reads = 0;
+	removes = 0;
 	writes: WritePlan[] = [];
+	readOnly: string | null = null;
 	failWrite: (plan: WritePlan) => 'stale' | 'lost-after-commit' | null = () => null;
 
 	async init(): Promise<void> {}
@@ -41,7 +43,12 @@ class MapAdapter implements StorageAdapter {
 	}
 
 	async remove(id: string): Promise<void> {
+		this.removes++;
 		this.rows.delete(id);
+	}
+
+	readOnlyReason(): string | null {
+		return this.readOnly;
 	}
 
 	async list(): Promise<ListPage> {
@@ -217,5 +224,37 @@ describe('engine: the cost of a save', () => {
 		addTurn(data, 3);
 		await store.save('s', flueSave(data));
 		expect(await open(adapter).load('s')).toEqual(JSON.parse(JSON.stringify(data)));
+	});
+});
+
+describe('engine: a read-only store', () => {
+	it('refuses a save and a delete with CONFIG before it reads or writes anything, and a session it loaded saves on once writes are allowed', async () => {
+		const adapter = new MapAdapter();
+		const writer = open(adapter);
+		const data = conversation(2);
+		await writer.save('s', flueSave(data));
+		adapter.readOnly = 'the store was opened read-only for the test';
+		const store = open(adapter);
+		const reads = adapter.reads;
+		const writes = adapter.writes.length;
+		addTurn(data, 3);
+		let refused: unknown;
+		try {
+			await store.save('s', flueSave(data));
+		} catch (error) {
+			refused = error;
+		}
+		expect((refused as { code?: string }).code).toBe('CONFIG');
+		expect((refused as Error).message).toContain(
+			'session "s" was not changed: the store was opened read-only for the test, so this store only loads and lists. Nothing was written.',
+		);
+		expect(await codeOf(store.delete('s'))).toBe('CONFIG');
+		expect([adapter.reads, adapter.writes.length, adapter.removes]).toEqual([reads, writes, 0]);
+		// Nothing was in doubt: objects loaded from this store save through it as usual.
+		const loaded = (await store.load('s'))!;
+		adapter.readOnly = null;
+		addTurn(loaded, 4);
+		await store.save('s', flueSave(loaded));
+		expect(await writer.load('s')).toEqual(loaded);
 	});
 });

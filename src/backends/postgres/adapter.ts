@@ -235,7 +235,7 @@ export class PostgresAdapter implements StorageAdapter {
 
 	/** Creates what is missing and stamps the format; with `from: 'blob'` copies a blob table into the log layout. */
 	async migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
-		this.refuseReadOnly(undefined);
+		this.refuseMigrate();
 		if (typeof options !== 'object' || options === null) throw new ConfigError('migrate() takes an options object or nothing.', { backend: BACKEND });
 		const { from, seal = false } = options;
 		if (from !== undefined && from !== 'blob')
@@ -540,18 +540,19 @@ SELECT (SELECT count(*) FROM src)::int AS scanned, (SELECT count(*) FROM hdr)::i
 		};
 	}
 
-	/** A read-only store refuses a write before any I/O. */
-	private refuseReadOnly(id: string | undefined): void {
+	readOnlyReason(): string | null {
+		return this.options.readOnly ? 'the store was created with readOnly: true' : null;
+	}
+
+	/** A read-only store migrates nothing (saves and deletes are refused by the engine). */
+	private refuseMigrate(): void {
 		if (!this.options.readOnly) return;
-		const what = id === undefined ? 'nothing was migrated' : `session ${quoteId(id)} was not changed`;
-		throw new ConfigError(`${what}: the store was created with readOnly: true, so it only loads and lists. Nothing was written.`, {
+		throw new ConfigError('nothing was migrated: the store was created with readOnly: true, so it only loads and lists. Nothing was written.', {
 			backend: BACKEND,
-			sessionId: id,
 		});
 	}
 
 	async write(plan: WritePlan): Promise<void> {
-		this.refuseReadOnly(plan.id);
 		const { text, params } = this.layout === 'blob' ? this.blobStatement(plan) : this.logStatement(plan);
 		let rows: PgRow[];
 		try {
@@ -597,7 +598,6 @@ SELECT (SELECT count(*) FROM src)::int AS scanned, (SELECT count(*) FROM hdr)::i
 	}
 
 	async remove(id: string): Promise<void> {
-		this.refuseReadOnly(id);
 		// Log layout: the foreign key's ON DELETE CASCADE removes the entries in the same statement.
 		await this.driver.query(`DELETE FROM ${this.head} WHERE id = $1`, [id]);
 	}
