@@ -21,6 +21,7 @@ import {
 	roleOf,
 	type SessionTree,
 	summaryOf,
+	thinkingText,
 	toolCallsOf,
 	treeStats,
 	walkSessionTree,
@@ -28,7 +29,6 @@ import {
 import type { SessionData, SessionEntry } from '../types.js';
 import type { BranchStart, EntryRow, Growth, Preview, ProblemView, RowPage, SessionView, ToolCallView, TreeRow } from './api-types.js';
 
-export { contentText } from '../tools/session-tree.js';
 export type { BranchStart, CollapsedRow, EntryRow, ForkRow, Growth, Preview, SessionView, ToolCallView, TreeRow } from './api-types.js';
 
 /** How much of each text the first response carries; the page asks for the rest on demand. */
@@ -56,16 +56,6 @@ const MAX_POINTS = 400;
 export function preview(text: string, max: number): Preview {
 	if (text.length <= max) return { text, truncated: false, length: text.length };
 	return { text: cutText(text, max), truncated: true, length: text.length };
-}
-
-function thinkingText(content: unknown): string {
-	if (!Array.isArray(content)) return '';
-	const out: string[] = [];
-	for (const part of content) {
-		const p = asObject(part);
-		if (p?.type === 'thinking' && typeof p.thinking === 'string') out.push(p.thinking);
-	}
-	return out.join('\n');
 }
 
 const utf8Bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');

@@ -66,6 +66,17 @@ export function contentText(content: unknown): string {
 	return out.join('\n');
 }
 
+/** The thinking parts of a message's content, as one text. */
+export function thinkingText(content: unknown): string {
+	if (!Array.isArray(content)) return '';
+	const out: string[] = [];
+	for (const part of content) {
+		const p = asObject(part);
+		if (p?.type === 'thinking' && typeof p.thinking === 'string') out.push(p.thinking);
+	}
+	return out.join('\n');
+}
+
 /**
  * The message of a `message` entry; null for any other entry, and for a `message` entry whose
  * message is not an object (both renderers then show the entry as raw JSON).

@@ -18,7 +18,7 @@ import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import { conversation, emptySession, entryId, messageEntry } from '../../src/conformance/fixtures.js';
 import { browserCommand, openInBrowser } from '../../src/studio/open-browser.js';
 import { type Studio, startStudio, studioSource } from '../../src/studio/server.js';
-import { buildSessionView, type EntryRow } from '../../src/studio/session-view.js';
+import { buildSessionView, DEFAULT_PREVIEW, type EntryRow } from '../../src/studio/session-view.js';
 import { type OpenedStore, openStore } from '../../src/tools/open-store.js';
 import type { SessionData, SessionEntry } from '../../src/types.js';
 import { launchChromium, requireChromium } from '../support/chromium.js';
@@ -352,6 +352,36 @@ describe('studio in a browser', () => {
 		await context.clearCookies();
 		const response = await page.goto(`${origin}/`);
 		expect(response?.status()).toBe(403);
+	});
+});
+
+describe('studio: a tool call with long arguments', () => {
+	it('shows a preview of the command, and "show all" shows the whole command as the preview printed it', async () => {
+		const file = join(dir, 'long-args.db');
+		const command = `grep -rn ${Array.from({ length: 60 }, (_, i) => `pattern-${i}`).join(' -e ')} src/`;
+		const data = conversation(1);
+		(data.entries[1] as unknown as { message: { content: Array<{ arguments: unknown }> } }).message.content[0]!.arguments = { command };
+		await seed(file, [['long-command', data]]);
+		const opened = await openStore(`sqlite:${file}`, { cwd: dir, intent: 'read' });
+		const studio = await startStudio({ source: studioSource(opened), port: 0 });
+		const context = await launch();
+		try {
+			const page = await context.newPage();
+			await openSession(page, studio, 'long-command');
+			const call = page.locator('details.tool-call');
+			await call.locator('summary').click();
+			const args = call.locator('.args');
+			expect(await args.getAttribute('data-truncated')).toBe('true');
+			expect(command.length).toBeGreaterThan(DEFAULT_PREVIEW.args);
+			expect(await call.locator('button.expand').textContent()).toBe(`show all ${command.length.toLocaleString('en-US')} characters`);
+			await call.locator('button.expand').click();
+			await page.waitForSelector('details.tool-call .args[data-expanded="true"]');
+			expect(await args.textContent()).toBe(command);
+		} finally {
+			await context.close();
+			await studio.close();
+			await opened.close();
+		}
 	});
 });
 

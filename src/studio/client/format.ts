@@ -7,16 +7,3 @@ export const fmtInt = (n: number): string => Number(n).toLocaleString('en-US');
 export const plural = (n: number, one: string, many = `${one}s`): string => `${fmtInt(n)} ${n === 1 ? one : many}`;
 /** A stored word (a type, a role) made fit for a class name. */
 export const classWord = (text: string): string => String(text).replace(/[^A-Za-z0-9_-]/g, '_');
-
-/** The text of a message's content, as the server cuts previews from it. */
-export function contentText(content: unknown): string {
-	if (typeof content === 'string') return content;
-	if (!Array.isArray(content)) return '';
-	const out: string[] = [];
-	for (const p of content as Array<{ type?: unknown; text?: unknown } | null>) {
-		if (!p || typeof p !== 'object') continue;
-		if (p.type === 'text' && typeof p.text === 'string') out.push(p.text);
-		else if (p.type === 'image') out.push('[image]');
-	}
-	return out.join('\n');
-}

@@ -5,10 +5,12 @@
  * of the drawing scrolls into view). A branch nested deeper than the server draws comes as one
  * collapsed row, which opens into a drawing of its own.
  */
+
+import { contentText, formatArgs, thinkingText } from '../../tools/session-tree.js';
 import type { CollapsedRow, EntryRow, ForkRow, Preview, RowPage, SessionView, ToolCallView, TreeRow } from '../api-types.js';
 import { getEntry, getRows, type StoredEntry } from './api.js';
 import { append, h, shown, shownBlock } from './dom.js';
-import { classWord, contentText, fmtBytes, fmtInt, fmtTime, plural } from './format.js';
+import { classWord, fmtBytes, fmtInt, fmtTime, plural } from './format.js';
 
 /** Rows asked for at a time after the first page. */
 const MORE_ROWS = 300;
@@ -58,7 +60,7 @@ function textBlock(cls: string, preview: Preview, full: () => Promise<string>): 
 	];
 }
 
-type Part = { type?: unknown; id?: unknown; arguments?: unknown; thinking?: unknown };
+type Part = { type?: unknown; id?: unknown; arguments?: unknown };
 const partsOf = (entry: StoredEntry): Part[] => (Array.isArray(entry.message?.content) ? (entry.message.content as Part[]) : []);
 
 function toolCallElement(sessionId: string, row: EntryRow, call: ToolCallView): HTMLElement {
@@ -69,9 +71,10 @@ function toolCallElement(sessionId: string, row: EntryRow, call: ToolCallView): 
 	const body = h('div', { class: 'body' }, [h('div', { class: 'label', text: 'arguments' })]);
 	append(
 		body,
+		// The whole of what the preview was cut from.
 		textBlock('args mono', call.args, async () => {
 			const part = partsOf(await getEntry(sessionId, row.index, row.id)).find((p) => p?.type === 'toolCall' && String(p.id) === call.callId);
-			return part && typeof part.arguments === 'object' ? JSON.stringify(part.arguments, null, 2) : String(part ? part.arguments : '');
+			return formatArgs(part?.arguments);
 		}),
 	);
 	if (r) {
@@ -156,12 +159,7 @@ function entryElement(sessionId: string, row: EntryRow): HTMLElement {
 		const thinking = h('details', { class: 'thinking' }, [h('summary', { text: 'thinking' })]);
 		append(
 			thinking,
-			textBlock('text', row.thinking, async () =>
-				partsOf(await getEntry(sessionId, row.index, row.id))
-					.filter((p) => p?.type === 'thinking')
-					.map((p) => String(p.thinking))
-					.join('\n'),
-			),
+			textBlock('text', row.thinking, async () => thinkingText((await getEntry(sessionId, row.index, row.id)).message?.content)),
 		);
 		li.appendChild(thinking);
 	}
