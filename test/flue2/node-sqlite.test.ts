@@ -8,15 +8,14 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import { runSessionCli } from '../support/cli.js';
+import { root } from '../support/paths.js';
 import { capture } from '../support/spawn.js';
 import { emptySqliteFile, type Flue2Fixture, flue2Node, instanceChecksums, sqliteFixture } from './support.js';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface Setup {
 	node: string;

@@ -15,10 +15,10 @@ import { exportFlue2Instance } from '../../src/flue2/export.js';
 import { listFlue2Streams } from '../../src/flue2/format.js';
 import { FLUE2_SUBMISSION_COLUMNS } from '../../src/flue2/names.js';
 import { flue2ContentChecksum } from '../../src/flue2/write.js';
+import { root } from '../support/paths.js';
 import { capture } from '../support/spawn.js';
 
 export const APP = resolve(dirname(fileURLToPath(import.meta.url)), 'app');
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** One request the fake model received, and what it answered. */
 export interface Exchange {
@@ -314,8 +314,8 @@ export async function until(check: () => boolean | Promise<boolean>, ended: () =
 }
 
 export function spawnCli(args: string[], cwd: string): CliProcess {
-	const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-	const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+	const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+	const child = spawn(process.execPath, ['--import', tsx, join(root, 'src/cli/main.ts'), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 	const lines: string[] = [];
 	const waiting: Array<{ match: (line: string) => boolean; done: (found: boolean) => void }> = [];
 	let ended = false;

@@ -6,14 +6,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guideBlocks } from '../support/guide-blocks.js';
+import { root } from '../support/paths.js';
 
 const run = promisify(execFile);
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const guide = readFileSync(join(root, 'docs/custom-store.md'), 'utf8');
 
 /** The guide's TypeScript files: each block whose first line is `// <name>.ts`. */

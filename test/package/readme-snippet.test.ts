@@ -8,7 +8,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from '@flue/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +15,8 @@ import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import { type FakeModel, sessionKey, startFakeModel, transcript } from '../support/flue-harness.js';
 import { serveFlueOnce } from '../support/flue-server.js';
 import { type GuideBlock, markdownBlocks } from '../support/guide-blocks.js';
+import { root } from '../support/paths.js';
 import { linkSourcePackage } from '../support/source-package.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 

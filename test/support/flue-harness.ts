@@ -11,13 +11,13 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import type { ExpectStatic } from 'vitest';
 import type { SessionData, SessionEntry, SessionStore } from '../../src/types.js';
 import { type AgentOptions, type FlueAgentLike, type FlueRelease, installedSdkSpec, loadRelease, withoutPreamble } from './flue-releases.js';
 import type { TurnWorkerConfig, TurnWorkerResult, WorkerStoreConfig } from './flue-turn-worker.js';
+import { root } from './paths.js';
 import { capture } from './spawn.js';
 
 export { type AgentOptions, FAKE_CONTEXT_WINDOW, type FlueRelease } from './flue-releases.js';
@@ -436,7 +436,6 @@ export async function restoreScenario(target: StoreUnderTest): Promise<void> {
 	}
 }
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let turnWorker: Promise<string> | undefined;
 
 /**

@@ -9,11 +9,10 @@
  * subpaths its package.json exports, so the type checker never needs the aliased packages.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { SessionStore } from '../../src/types.js';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { root } from './paths.js';
 
 /**
  * Where a release is installed and which host API it has. Plain data, so a worker process can
