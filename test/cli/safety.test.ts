@@ -1,10 +1,3 @@
-/**
- * The session commands against hostile or foreign databases: names that carry SQL, application
- * tables shaped like session tables, stamps and URLs that only look right. Nothing may run foreign
- * SQL, a command that reads may not write a byte, and no command may act on a table it has not
- * identified as a session table.
- */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +9,13 @@ import type { Problem } from '../../src/tools/doctor.js';
 import { parseStoreUrl, redactUrl } from '../../src/tools/open-store.js';
 import { runSessionCli } from '../support/cli.js';
 import { caught } from '../support/errors.js';
+import { fileDigest } from '../support/files.js';
 import { dropSchema, makePool, postgresUrl, uniqueSchema } from '../support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flue-persist-safety-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cli = (argv: string[]) => runSessionCli(argv, dir);
-const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const filesBeside = (name: string) =>
 	readdirSync(dir)
 		.filter((f) => f.startsWith(name))
@@ -121,7 +114,7 @@ describe('a command acts only on tables it has identified, and a read never writ
 
 	it('an application table shaped (id, data, updated_at) is refused by every command, and the file is left byte for byte', async () => {
 		const file = appDatabase('app.db');
-		const before = digest(file);
+		const before = fileDigest(file);
 		const schema = schemaOf(file);
 		const url = `sqlite:${file}`;
 		for (const argv of [
@@ -137,7 +130,7 @@ describe('a command acts only on tables it has identified, and a read never writ
 		]) {
 			const result = await cli(argv);
 			expect(result.code, argv.join(' ')).toBe(1);
-			expect(digest(file), `${argv.join(' ')} changed the file`).toBe(before);
+			expect(fileDigest(file), `${argv.join(' ')} changed the file`).toBe(before);
 		}
 		expect(schemaOf(file)).toBe(schema);
 		expect(filesBeside('app.db')).toEqual(['app.db']);
@@ -155,16 +148,16 @@ describe('a command acts only on tables it has identified, and a read never writ
 		const store = sqliteStore(source);
 		await store.save('s1', conversation(1));
 		await store.close();
-		const before = digest(file);
+		const before = fileDigest(file);
 		const copy = await cli(['copy', '--from', `sqlite:${source}`, '--to', `sqlite:${file}?table=events&layout=blob`]);
 		expect(copy.code).toBe(1);
 		expect(copy.err).toContain('not a flue-persist or Flue session table');
-		expect(digest(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 	});
 
 	it("Flue's own table is read without writing: ls and export leave the file as it was", async () => {
 		const file = flueDatabase('flue.db');
-		const before = digest(file);
+		const before = fileDigest(file);
 		const ls = await cli(['ls', `sqlite:${file}`]);
 		expect(ls.code).toBe(0);
 		expect(ls.out).toContain('agent-session:["demo","t1"]');
@@ -173,7 +166,7 @@ describe('a command acts only on tables it has identified, and a read never writ
 		expect(exported.out.split('\n').filter(Boolean)).toHaveLength(3);
 		const doctor = await cli(['doctor', `sqlite:${file}`]);
 		expect(doctor.code).toBe(0);
-		expect(digest(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 		expect(filesBeside('flue.db')).toEqual(['flue.db']);
 	});
 
@@ -348,12 +341,12 @@ describe('export writes only its own new file', () => {
 		await store.save('s1', conversation(2));
 		await store.close();
 		symlinkSync(file, join(dir, 'link-to-db.jsonl'));
-		const before = digest(file);
+		const before = fileDigest(file);
 		for (const output of ['self-export.db', 'link-to-db.jsonl', `${file}-wal`]) {
 			const result = await cli(['export', `sqlite:${file}`, '-o', output, '--force']);
 			expect(result.code, output).toBe(1);
 			expect(result.err).toContain('is the database being exported');
-			expect(digest(file)).toBe(before);
+			expect(fileDigest(file)).toBe(before);
 		}
 	});
 });

@@ -1,11 +1,4 @@
-/**
- * The read-only commands open SQLite files through the store's read-only mode: they leave the file,
- * its tables and its directory exactly as they found them (no -wal or -shm files, no bookkeeping
- * tables added to a file Flue wrote).
- */
-
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,12 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import { conversation } from '../../src/conformance/fixtures.js';
 import { runSessionCli } from '../support/cli.js';
+import { fileDigest } from '../support/files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flue-persist-tools-ro-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const listing = (folder: string) => readdirSync(folder).sort();
 
 describe('read-only commands on a SQLite file', () => {
@@ -36,13 +29,13 @@ describe('read-only commands on a SQLite file', () => {
 		const store = sqliteStore(file);
 		await store.save('a', conversation(2));
 		await store.close();
-		const before = { files: listing(folder), digest: digest(file) };
+		const before = { files: listing(folder), digest: fileDigest(file) };
 		expect(before.files).toEqual(['sessions.db']);
 		for (const argv of commands(file, 'a')) {
 			const result = await runSessionCli(argv, folder);
 			expect(result.code, `${argv.join(' ')}: ${result.err}`).toBe(0);
 			expect(listing(folder), argv.join(' ')).toEqual(before.files);
-			expect(digest(file), argv.join(' ')).toBe(before.digest);
+			expect(fileDigest(file), argv.join(' ')).toBe(before.digest);
 		}
 	});
 
@@ -55,12 +48,12 @@ describe('read-only commands on a SQLite file', () => {
 		db.exec('CREATE TABLE flue_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, updated_at INTEGER NOT NULL)');
 		db.prepare('INSERT INTO flue_sessions VALUES (?, ?, ?)').run('a', JSON.stringify(conversation(1)), Date.now());
 		db.close();
-		const before = { files: listing(folder), digest: digest(file) };
+		const before = { files: listing(folder), digest: fileDigest(file) };
 		for (const argv of commands(file, 'a')) {
 			const result = await runSessionCli(argv, folder);
 			expect(result.code, `${argv.join(' ')}: ${result.err}`).toBe(0);
 			expect(listing(folder), argv.join(' ')).toEqual(before.files);
-			expect(digest(file), argv.join(' ')).toBe(before.digest);
+			expect(fileDigest(file), argv.join(' ')).toBe(before.digest);
 		}
 	});
 });

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/tools/export-format.js';
 import { runSessionCli } from '../support/cli.js';
-import { expectedLines, type Flue2Fixture, type Maybe, messageText, readCopy, sqliteFixture, storedBatches } from './support.js';
+import { fileDigest } from '../support/files.js';
+import { damagedCopy, expectedLines, type Flue2Fixture, type Maybe, messageText, readCopy, sqliteFixture, storedBatches } from './support.js';
 
 let fixture: Maybe<Flue2Fixture>;
 beforeAll(async () => {
@@ -24,17 +25,8 @@ function need(ctx: { skip(note?: string): never }): Flue2Fixture {
 
 const cli = (fx: Flue2Fixture, ...argv: string[]) => runSessionCli(argv, fx.dir);
 
-const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** A copy of the fixture database for planting damage. */
-function damagedCopy(fx: Flue2Fixture, name: string, damage: (db: Database.Database) => void): string {
-	const file = join(fx.dir, `${name}.db`);
-	copyFileSync(join(fx.dir, 'flue.db'), file);
-	const db = new Database(file);
-	damage(db);
-	db.close();
-	return `sqlite:${file}`;
-}
+/** The URL of a copy of the fixture database with damage planted in it. */
+const damagedUrl = (...args: Parameters<typeof damagedCopy>) => `sqlite:${damagedCopy(...args)}`;
 
 describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 	it('the fixture app resumed instance alpha after a restart: the later request carries the earlier turns', (ctx) => {
@@ -146,7 +138,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('show escapes control characters in stored text and names an unknown record type', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'escape', (db) => {
+		const url = damagedUrl(fx, 'escape', (db) => {
 			const row = db.prepare("SELECT seq, data FROM flue_conversation_stream_batches WHERE path = 'agents/fixture-agent/beta' AND seq = 1").get() as {
 				seq: number;
 				data: string;
@@ -165,7 +157,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('show joins assistant text by delta sequence, whatever order the records are in, and shows a record of another version as unknown', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'reordered', (db) => {
+		const url = damagedUrl(fx, 'reordered', (db) => {
 			// Every batch of beta with several deltas gets them in reverse order.
 			const rows = db.prepare("SELECT seq, data FROM flue_conversation_stream_batches WHERE path = 'agents/fixture-agent/beta' ORDER BY seq").all() as Array<{
 				seq: number;
@@ -278,14 +270,14 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 		const fx = need(ctx);
 		const file = join(fx.dir, 'self.db');
 		copyFileSync(join(fx.dir, 'flue.db'), file);
-		const before = sha(file);
+		const before = fileDigest(file);
 		for (const output of ['self.db', 'self.db-wal']) {
 			const run = await cli(fx, 'export', `sqlite:${file}`, '-o', output, '--force');
 			expect(run.code, output).toBe(1);
 			expect(run.err, output).toContain(`Refused: ${output} is the database being exported`);
 			expect(run.err, output).toContain('Nothing was written.');
 		}
-		expect(sha(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 		expect(existsSync(`${file}-wal`)).toBe(false);
 		const victim = join(fx.dir, 'victim.txt');
 		writeFileSync(victim, 'precious');
@@ -300,7 +292,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('a stream that is not an agent instance is left out of an export, which imports whole, and reset refuses to lose it', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'foreign', (db) => {
+		const url = damagedUrl(fx, 'foreign', (db) => {
 			db.prepare(
 				"INSERT INTO flue_conversation_streams (path, identity_json, next_offset, producer_id, producer_epoch, next_producer_sequence, incarnation) SELECT 'workflows/nightly', identity_json, 0, producer_id, producer_epoch, next_producer_sequence, incarnation FROM flue_conversation_streams WHERE path = 'agents/fixture-agent/alpha'",
 			).run();
@@ -329,19 +321,19 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 		expect(imported.err).toContain('3 instances');
 		expect(imported.code).toBe(0);
 		const file = url.slice('sqlite:'.length);
-		const before = sha(file);
+		const before = fileDigest(file);
 		const reset = await cli(fx, 'reset', url, '--format', '1', '-o', 'foreign-reset.jsonl', '--yes');
 		expect(reset.code).toBe(1);
 		expect(reset.err).toContain(`holds a stream that is not an agent instance's ("workflows/nightly")`);
 		expect(reset.err).toContain('Nothing was changed.');
-		expect(sha(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 		expect(existsSync(join(fx.dir, 'foreign-reset.jsonl'))).toBe(false);
 	});
 
 	it('read commands change nothing: the file is the same bytes and no -wal or -shm file appears', async (ctx) => {
 		const fx = need(ctx);
 		const file = join(fx.dir, 'flue.db');
-		const before = sha(file);
+		const before = fileDigest(file);
 		expect(existsSync(`${file}-wal`) || existsSync(`${file}-shm`)).toBe(false);
 		for (const argv of [
 			['ls', fx.url],
@@ -357,7 +349,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 				argv.join(' '),
 			).toEqual(['flue.db']);
 		}
-		expect(sha(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 	});
 
 	it('doctor finds no damage in what the runtime wrote', async (ctx) => {
@@ -375,7 +367,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('doctor finds a missing part of a split batch, and show refuses to read the instance as whole', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'missing-part', (db) =>
+		const url = damagedUrl(fx, 'missing-part', (db) =>
 			db.prepare("DELETE FROM flue_conversation_stream_batch_chunks WHERE path = 'agents/fixture-agent/alpha' AND chunk_index = 2").run(),
 		);
 		const run = await cli(fx, 'doctor', url, '--json');
@@ -391,13 +383,13 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('doctor finds an attachment with a missing part or bytes that do not match their digest', async (ctx) => {
 		const fx = need(ctx);
-		const missing = damagedCopy(fx, 'attachment-part', (db) => db.prepare('DELETE FROM flue_attachment_chunks WHERE chunk_index = 1').run());
+		const missing = damagedUrl(fx, 'attachment-part', (db) => db.prepare('DELETE FROM flue_attachment_chunks WHERE chunk_index = 1').run());
 		const run = await cli(fx, 'doctor', missing, '--json');
 		expect(run.code).toBe(1);
 		const problems = (JSON.parse(run.out) as { problems: Array<{ kind: string; sessionId: string; detail: string }> }).problems;
 		expect(problems.map((p) => [p.kind, p.sessionId])).toEqual([['attachment-damaged', 'fixture-agent/beta']]);
 		expect(problems[0]!.detail).toMatch(/is stored in 2 parts but part 1 is missing/);
-		const flipped = damagedCopy(fx, 'attachment-bytes', (db) =>
+		const flipped = damagedUrl(fx, 'attachment-bytes', (db) =>
 			db.prepare('UPDATE flue_attachment_chunks SET bytes = zeroblob(length(bytes)) WHERE chunk_index = 0').run(),
 		);
 		const digest = await cli(fx, 'doctor', flipped);
@@ -408,7 +400,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('doctor finds a fold checkpoint whose parts are missing', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'checkpoint', (db) => db.prepare('UPDATE flue_conversation_fold_checkpoints SET data = NULL, chunk_count = 2').run());
+		const url = damagedUrl(fx, 'checkpoint', (db) => db.prepare('UPDATE flue_conversation_fold_checkpoints SET data = NULL, chunk_count = 2').run());
 		const run = await cli(fx, 'doctor', url);
 		expect(run.code).toBe(1);
 		expect(run.out).toContain('✗ instance "compacting-agent/gamma" · checkpoint-parts-missing · flue_conversation_fold_checkpoint_chunks');
@@ -419,7 +411,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('doctor finds an orphan batch, a gap in the offsets and stray batch parts', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'orphans', (db) => {
+		const url = damagedUrl(fx, 'orphans', (db) => {
 			db.prepare(
 				"INSERT INTO flue_conversation_stream_batches (path, seq, producer_id, producer_epoch, producer_sequence, data) VALUES ('agents/fixture-agent/ghost', 0, 'p', 1, 0, '[]')",
 			).run();
@@ -446,7 +438,7 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 
 	it('an unknown or newer stamp is refused by ls, show and export and reported by doctor', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'stamp', (db) => db.prepare("UPDATE flue_meta SET value = '2' WHERE key = 'format_version'").run());
+		const url = damagedUrl(fx, 'stamp', (db) => db.prepare("UPDATE flue_meta SET value = '2' WHERE key = 'format_version'").run());
 		for (const argv of [
 			['ls', url],
 			['show', url, 'alpha'],
@@ -460,16 +452,16 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 		const doctor = await cli(fx, 'doctor', url);
 		expect(doctor.code).toBe(1);
 		expect(doctor.out).toContain('✗ database · format-stamp-newer · flue_meta');
-		const missing = damagedCopy(fx, 'no-stamp', (db) => db.prepare('DELETE FROM flue_meta').run());
+		const missing = damagedUrl(fx, 'no-stamp', (db) => db.prepare('DELETE FROM flue_meta').run());
 		expect((await cli(fx, 'ls', missing)).err).toContain('holds Flue 2 tables but no format stamp');
 		expect((await cli(fx, 'doctor', missing)).out).toContain('format-stamp-missing');
 	});
 
 	it('a session import refuses a Flue 2 database, and doctor --fix on an undamaged one changes nothing', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'refuse', () => undefined);
+		const url = damagedUrl(fx, 'refuse', () => undefined);
 		const file = url.slice('sqlite:'.length);
-		const before = sha(file);
+		const before = fileDigest(file);
 		const fix = await cli(fx, 'doctor', url, '--fix');
 		expect(fix.code).toBe(0);
 		expect(fix.out).toContain('No damage found.');
@@ -499,12 +491,12 @@ describe('a Flue 2 SQLite database written by @flue/runtime', () => {
 		).map((r) => r.name);
 		db.close();
 		expect(tables).toEqual([]);
-		expect(sha(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 	});
 
 	it('doctor --fix deletes orphan batches and stray parts, leaves a gap with its remedy, and stamps only a whole database', async (ctx) => {
 		const fx = need(ctx);
-		const url = damagedCopy(fx, 'fix', (db) => {
+		const url = damagedUrl(fx, 'fix', (db) => {
 			// Parts whose attachment is gone: only possible with the foreign key off (another writer, a hand edit).
 			db.pragma('foreign_keys = OFF');
 			db.prepare(

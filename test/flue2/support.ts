@@ -115,6 +115,16 @@ export async function sqliteFixture(): Promise<Maybe<Flue2Fixture>> {
 	return { ok: true, value: { ...fixture, url: `sqlite:${file}` } };
 }
 
+/** A copy of the fixture database (`flue.db` in the fixture's folder) with damage planted in it: the copy's path. */
+export function damagedCopy(fx: Flue2Fixture, name: string, damage: (db: Database.Database) => void): string {
+	const file = join(fx.dir, `${name}.db`);
+	copyFileSync(join(fx.dir, 'flue.db'), file);
+	const db = new Database(file);
+	damage(db);
+	db.close();
+	return file;
+}
+
 /** Reads a copy of a SQLite file with better-sqlite3, so that the reading leaves nothing beside the file itself. */
 export function readCopy<T>(file: string, read: (db: Database.Database) => T): T {
 	const copy = `${file}.${process.pid}.read`;

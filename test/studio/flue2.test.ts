@@ -5,19 +5,19 @@
  * received and answered, the share of per-token delta records, doctor's findings on planted
  * damage, escaped text, and nothing written: no delete, no -wal or -shm file, the file unchanged.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Flue2Conversation, Flue2Message } from '../../src/flue2/fold.js';
 import type { Flue2InstanceAnswer, Flue2InstancePage, Flue2ItemView, Flue2PartView } from '../../src/studio/api-types.js';
 import { flue2ConversationViews } from '../../src/studio/flue2.js';
 import { TOKEN_HEADER } from '../../src/studio/server.js';
-import { type Flue2Fixture, type Maybe, messageText, mysqlFixture, sqliteFixture, storedBatchRows } from '../flue2/support.js';
+import { damagedCopy, type Flue2Fixture, type Maybe, messageText, mysqlFixture, sqliteFixture, storedBatchRows } from '../flue2/support.js';
 import { launchChromium } from '../support/chromium.js';
 import { runSessionCli, startStudioCli } from '../support/cli.js';
+import { fileDigest } from '../support/files.js';
 
 let fixture: Maybe<Flue2Fixture>;
 let browser: BrowserContext | null = null;
@@ -56,16 +56,6 @@ async function startCli(fx: Flue2Fixture, args: string[]) {
 	};
 }
 
-/** A copy of the fixture database with damage planted in it. */
-function damagedCopy(fx: Flue2Fixture, name: string, damage: (db: Database.Database) => void): string {
-	const file = join(fx.dir, `${name}.db`);
-	copyFileSync(join(fx.dir, 'flue.db'), file);
-	const db = new Database(file);
-	damage(db);
-	db.close();
-	return file;
-}
-
 /** Delta records of a stream and the bytes of its rows, counted straight from the rows (parts joined), read from a copy. */
 function deltaRecordsInRows(fx: Flue2Fixture, path: string): { deltas: number; records: number; bytes: number } {
 	let deltas = 0;
@@ -79,8 +69,6 @@ function deltaRecordsInRows(fx: Flue2Fixture, path: string): { deltas: number; r
 	}
 	return { deltas, records, bytes };
 }
-
-const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 const shownIds = (p: Page) => p.$$eval('#session-rows tr', (rows) => rows.map((r) => r.getAttribute('data-session-id')));
 
@@ -99,7 +87,7 @@ describe('studio on a Flue 2 SQLite database written by @flue/runtime', () => {
 	it('lists the instances, draws each conversation as turns with the child task nested, and shows the delta share', async (ctx) => {
 		const fx = need(ctx);
 		const file = join(fx.dir, 'flue.db');
-		const before = sha(file);
+		const before = fileDigest(file);
 		const cli = await startCli(fx, ['--store', 'sqlite:flue.db', '--port', '0', '--no-open']);
 		const url = await cli.ready();
 		expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
@@ -173,7 +161,7 @@ describe('studio on a Flue 2 SQLite database written by @flue/runtime', () => {
 			expect(await cli.stop()).toBe(0);
 		}
 		// Nothing was written: the file is the same, and no -wal or -shm appeared beside it.
-		expect(sha(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 		expect(existsSync(`${file}-wal`)).toBe(false);
 		expect(existsSync(`${file}-shm`)).toBe(false);
 	}, 120_000);
@@ -190,7 +178,7 @@ describe('studio on a Flue 2 SQLite database written by @flue/runtime', () => {
 			records[0]!.content = [{ type: 'text', text: '<img src=x onerror="window.__pwned = 1"> red \u001b[31m alert' }];
 			db.prepare(`UPDATE flue_conversation_stream_batches SET data = ? WHERE path = 'agents/${beta}' AND seq = 1`).run(JSON.stringify(records));
 		});
-		const before = sha(file);
+		const before = fileDigest(file);
 		const refused = await startCli(fx, ['--store', `sqlite:${file}`, '--port', '0', '--no-open', '--allow-delete']);
 		expect(await refused.exit).toBe(2);
 		expect(refused.err()).toContain('is a Flue 2 database: the studio only reads it, and --allow-delete does not apply');
@@ -224,7 +212,7 @@ describe('studio on a Flue 2 SQLite database written by @flue/runtime', () => {
 		} finally {
 			expect(await cli.stop()).toBe(0);
 		}
-		expect(sha(file)).toBe(before);
+		expect(fileDigest(file)).toBe(before);
 		expect(existsSync(`${file}-wal`)).toBe(false);
 		expect(existsSync(`${file}-shm`)).toBe(false);
 	}, 120_000);

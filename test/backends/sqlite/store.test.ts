@@ -4,8 +4,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +13,7 @@ import { openSqliteFile, sqliteErrorCode } from '../../../src/backends/sqlite/dr
 import { type SqliteStoreOptions, sqliteStore } from '../../../src/backends/sqlite/index.js';
 import { conversation, emptySession } from '../../../src/conformance/fixtures.js';
 import { type FluePersistError, isFluePersistError } from '../../../src/index.js';
+import { fileDigest } from '../../support/files.js';
 import { DatabaseSync, forEachDriver, NODE_SQLITE_SKIP } from '../../support/sqlite-drivers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flue-persist-sqlite-store-'));
@@ -36,7 +36,6 @@ const tables = (path: string) =>
 		(r) => r.name,
 	);
 
-const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const sidecars = (path: string) => readdirSync(join(path, '..')).filter((name) => name.startsWith(`${path.split('/').pop()}-`));
 
 /**
@@ -363,7 +362,7 @@ forEachDriver((driver) => {
 			const db = new Database(path);
 			db.pragma('journal_mode = DELETE');
 			db.close();
-			const before = digest(path);
+			const before = fileDigest(path);
 			const undo = makeUnwritable(path);
 			try {
 				const store = open(path);
@@ -378,7 +377,7 @@ forEachDriver((driver) => {
 			} finally {
 				undo();
 			}
-			expect(digest(path)).toBe(before);
+			expect(fileDigest(path)).toBe(before);
 			expect(await open(path).load('k')).toEqual(conversation(1));
 		});
 
@@ -388,7 +387,7 @@ forEachDriver((driver) => {
 			await writer.save('k', conversation(2));
 			await writer.close();
 			expect(sidecars(path)).toEqual([]);
-			const before = digest(path);
+			const before = fileDigest(path);
 			const store = open(path, { readOnly: true });
 			expect((await store.list()).sessions.map((s) => s.id)).toEqual(['k']);
 			expect(await store.load('k')).toEqual(conversation(2));
@@ -398,7 +397,7 @@ forEachDriver((driver) => {
 			expect(err.message).toContain('readOnly');
 			await store.close();
 			expect(sidecars(path)).toEqual([]);
-			expect(digest(path)).toBe(before);
+			expect(fileDigest(path)).toBe(before);
 		});
 
 		it("readOnly: true on Flue's own blob table creates nothing and reads its rows", async () => {
