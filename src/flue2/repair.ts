@@ -88,26 +88,19 @@ export async function repairFlue2(sql: Flue2WriteSql, problems: Flue2Problem[]):
 				if (Number(found?.n) > 0) return 0;
 				const catalog = await flue2Catalog(tx);
 				if (catalog.has(parts)) await tx.query(`DELETE FROM ${name(tx, parts)} WHERE path = ?`, [path]);
-				return countAndDelete(tx, rows, 'path', path);
+				return tx.run(`DELETE FROM ${name(tx, rows)} WHERE path = ?`, [path]);
 			}
 			if (problem.kind === 'orphan-batch-parts') {
 				const [path, seq] = [ref.path, ref.seq ?? -1];
 				const [batch] = await tx.query(`SELECT count(*) AS n FROM ${name(tx, T.batches)} WHERE path = ? AND seq = ?`, [path, seq]);
 				if (Number(batch?.n) > 0) return 0;
-				const [parts] = await tx.query(`SELECT count(*) AS n FROM ${name(tx, T.batchChunks)} WHERE path = ? AND seq = ?`, [path, seq]);
-				await tx.query(`DELETE FROM ${name(tx, T.batchChunks)} WHERE path = ? AND seq = ?`, [path, seq]);
-				return Number(parts?.n ?? 0);
+				return tx.run(`DELETE FROM ${name(tx, T.batchChunks)} WHERE path = ? AND seq = ?`, [path, seq]);
 			}
 			const path = ref.path;
 			const attachmentId = ref.attachmentId ?? '';
 			const [row] = await tx.query(`SELECT count(*) AS n FROM ${name(tx, T.attachments)} WHERE stream_path = ? AND attachment_id = ?`, [path, attachmentId]);
 			if (Number(row?.n) > 0) return 0;
-			const [parts] = await tx.query(`SELECT count(*) AS n FROM ${name(tx, T.attachmentChunks)} WHERE stream_path = ? AND attachment_id = ?`, [
-				path,
-				attachmentId,
-			]);
-			await tx.query(`DELETE FROM ${name(tx, T.attachmentChunks)} WHERE stream_path = ? AND attachment_id = ?`, [path, attachmentId]);
-			return Number(parts?.n ?? 0);
+			return tx.run(`DELETE FROM ${name(tx, T.attachmentChunks)} WHERE stream_path = ? AND attachment_id = ?`, [path, attachmentId]);
 		});
 		out.push(
 			n > 0
@@ -116,12 +109,6 @@ export async function repairFlue2(sql: Flue2WriteSql, problems: Flue2Problem[]):
 		);
 	}
 	return out;
-}
-
-async function countAndDelete(tx: Flue2Sql, table: Flue2Table, column: 'path', value: string): Promise<number> {
-	const [row] = await tx.query(`SELECT count(*) AS n FROM ${name(tx, table)} WHERE ${column} = ?`, [value]);
-	await tx.query(`DELETE FROM ${name(tx, table)} WHERE ${column} = ?`, [value]);
-	return Number(row?.n ?? 0);
 }
 
 /** Drops a table an interrupted reset left, when it is still one of the names only a reset makes. */
