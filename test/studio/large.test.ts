@@ -70,6 +70,14 @@ describe('the studio page on large sessions', () => {
 		const ids = await page.$$eval('li.entry', (l) => l.map((x) => x.getAttribute('data-index')));
 		expect(ids).toEqual(Array.from({ length: 2 * ROW_PAGE }, (_, i) => String(i)));
 
+		// A largest entry whose row is not drawn yet: the line under the tree says so.
+		const largest = page.locator('ol.largest button').first();
+		const largestId = (await largest.textContent())!;
+		expect(await page.locator(`li.entry[data-entry-id="${largestId}"]`).count()).toBe(0);
+		await largest.click();
+		expect(await page.textContent('.tree > .tree-more')).toMatch(/^Entry [\d,]+ is not drawn yet: show more rows, or open the branch it is in\./);
+		expect(await page.isVisible('.tree > .tree-more')).toBe(true);
+
 		// The leaf is 99,400 rows further: "go to the leaf" draws the last entries up to it on their own.
 		expect(await page.locator('li.entry.leaf').count()).toBe(0);
 		await page.click('[data-action="go-to-leaf"]');

@@ -17,12 +17,14 @@ const MORE_ROWS = 300;
 
 /** The element of each drawn entry (and of each result folded into one), for "largest entries". */
 let entryElements = new Map<number, HTMLElement>();
+/** The drawing of the session's whole tree, whose footer says what is not drawn yet. */
+let mainDrawing: Drawing | null = null;
 
-/** Scrolls to an entry, opening the boxes around it; says so when its rows are not drawn yet. */
+/** Scrolls to an entry, opening the boxes around it; says so under the tree when its row is not drawn yet. */
 export function revealEntry(index: number): void {
 	const el = entryElements.get(index);
 	if (!el) {
-		document.querySelector('.tree-more')?.setAttribute('data-note', 'not drawn yet: show more rows');
+		mainDrawing?.note(`Entry ${fmtInt(index + 1)} is not drawn yet: show more rows, or open the branch it is in.`);
 		return;
 	}
 	const tree = document.querySelector('.tree');
@@ -210,6 +212,12 @@ class Drawing {
 		return this.footer;
 	}
 
+	/** Says something under the drawing, shown even when every row is drawn. */
+	note(text: string): void {
+		this.status.textContent = shown(text);
+		this.footer.setAttribute('data-state', 'note');
+	}
+
 	/** Draws the next page of rows. */
 	async more(): Promise<void> {
 		if (this.loading || this.drawn >= this.total || !this.footer.isConnected) return;
@@ -342,6 +350,7 @@ async function goToLeaf(v: SessionView, tree: HTMLElement): Promise<void> {
 export function renderTree(v: SessionView): HTMLElement {
 	entryElements = new Map();
 	const drawing = new Drawing(v.id, v.tree.rev, null, h('ol', { class: 'chain', 'data-depth': '0' }), v.tree);
+	mainDrawing = drawing;
 	const onlyPath = h('input', { type: 'checkbox', id: 'path-only' });
 	const tree = h('div', { class: 'tree' }, [drawing.root, drawing.end]);
 	onlyPath.addEventListener('change', () => tree.classList.toggle('path-only', onlyPath.checked));
@@ -354,7 +363,24 @@ export function renderTree(v: SessionView): HTMLElement {
 	const tools = h('div', { class: 'tree-tools' }, [
 		h('label', {}, [onlyPath, ' only the path to the leaf']),
 		v.stats.leafExists
-			? h('button', { type: 'button', class: 'link', 'data-action': 'go-to-leaf', text: 'go to the leaf', onclick: () => void goToLeaf(v, tree) })
+			? h('button', {
+					type: 'button',
+					class: 'link',
+					'data-action': 'go-to-leaf',
+					text: 'go to the leaf',
+					onclick: async (event: Event) => {
+						// One load at a time; a failed one says why on the button, which stays to try again.
+						const button = event.currentTarget as HTMLButtonElement;
+						button.disabled = true;
+						try {
+							await goToLeaf(v, tree);
+						} catch (e) {
+							button.textContent = shown(`go to the leaf (${(e as Error).message})`);
+						} finally {
+							button.disabled = false;
+						}
+					},
+				})
 			: null,
 		h('span', { text: 'tool calls are folded: click one to see its arguments and result' }),
 	]);
