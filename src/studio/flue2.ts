@@ -35,7 +35,7 @@ import type {
 	StudioInfo,
 } from './api-types.js';
 import { DoctorJob } from './doctor-job.js';
-import { HttpError, param, required, sinceParam, sortParam, wholeNumber } from './http.js';
+import { HttpError, param, pickRoute, required, sinceParam, sortParam, wholeNumber } from './http.js';
 import { DEFAULT_PREVIEW, type PreviewLimits, preview } from './session-view.js';
 
 /** A Flue 2 database opened for reading, as the studio shows it. */
@@ -271,10 +271,7 @@ export function flue2Api(
 	return {
 		doctor,
 		async route(method, url) {
-			const handler = routes[`${method} ${url.pathname}`];
-			if (handler) return handler(url);
-			if (Object.keys(routes).some((r) => r.endsWith(` ${url.pathname}`))) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
-			throw new HttpError(404, `no such endpoint on a Flue 2 database: ${url.pathname}`);
+			return pickRoute(routes, method, url, ' on a Flue 2 database')(url);
 		},
 	};
 }

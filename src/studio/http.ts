@@ -66,3 +66,14 @@ export function sinceParam(url: URL, now: number): number | null {
 	if (since === null) throw new HttpError(400, `since ${JSON.stringify(text)} is neither a date (2026-01-31) nor a duration (7d, 12h, 90m)`);
 	return since;
 }
+
+/**
+ * The handler for `method` on the URL's path, from a table keyed `"<METHOD> <path>"`: 405 when the
+ * path takes other methods, 404 when there is no such path (`where` is added to that message).
+ */
+export function pickRoute<H>(table: Readonly<Record<string, H>>, method: string, url: URL, where = ''): H {
+	const handler = table[`${method} ${url.pathname}`];
+	if (handler) return handler;
+	if (Object.keys(table).some((route) => route.endsWith(` ${url.pathname}`))) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
+	throw new HttpError(404, `no such endpoint${where}: ${url.pathname}`);
+}

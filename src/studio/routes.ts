@@ -15,7 +15,7 @@ import { listingOf } from '../tools/transfer.js';
 import type { FluePersistStore, SessionListItem } from '../types.js';
 import type { SessionAnswer, StudioInfo } from './api-types.js';
 import type { DoctorJob } from './doctor-job.js';
-import { HttpError, param, required, sinceParam, sortParam, wholeNumber } from './http.js';
+import { HttpError, param, pickRoute, required, sinceParam, sortParam, wholeNumber } from './http.js';
 import type { ListLimits, SessionLister } from './session-list.js';
 import { ROW_PAGE } from './session-view.js';
 import type { ViewCache } from './view-cache.js';
@@ -137,8 +137,5 @@ const ROUTES: Readonly<Record<string, Handler>> = {
 
 /** Answers an API request: the status and the JSON body. */
 export async function routeApi(ctx: StudioContext, method: string, url: URL): Promise<[number, unknown]> {
-	const handler = ROUTES[`${method} ${url.pathname}`];
-	if (handler) return handler(ctx, url);
-	if (Object.keys(ROUTES).some((route) => route.endsWith(` ${url.pathname}`))) throw new HttpError(405, `${method} is not allowed on ${url.pathname}`);
-	throw new HttpError(404, `no such endpoint: ${url.pathname}`);
+	return pickRoute(ROUTES, method, url)(ctx, url);
 }

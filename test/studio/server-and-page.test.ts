@@ -348,6 +348,11 @@ describe('studio in a browser', () => {
 		// A page elsewhere that points its own name at 127.0.0.1 sends its own Host.
 		expect(await rawGet(`${origin}/api/sessions`, { 'x-studio-token': token })).toBe(200);
 		expect(await rawGet(`${origin}/api/sessions`, { 'x-studio-token': token, host: `attacker.example:${studio.port}` })).toBe(403);
+		// An unknown path is 404, a known path with another method 405, both saying so.
+		const unknown = await fetch(`${origin}/api/nothing-here`, { headers: { 'x-studio-token': token } });
+		expect([unknown.status, ((await unknown.json()) as { error: string }).error]).toEqual([404, 'no such endpoint: /api/nothing-here']);
+		const wrongMethod = await fetch(`${origin}/api/sessions`, { method: 'PUT', headers: { 'x-studio-token': token } });
+		expect([wrongMethod.status, ((await wrongMethod.json()) as { error: string }).error]).toEqual([405, 'PUT is not allowed on /api/sessions']);
 		// In a browser without the studio's cookie, the page is refused too.
 		await context.clearCookies();
 		const response = await page.goto(`${origin}/`);
