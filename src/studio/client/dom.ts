@@ -63,3 +63,8 @@ export function byId<E extends HTMLElement = HTMLElement>(id: string): E {
 	if (!el) throw new Error(`the page has no #${id}`);
 	return el as E;
 }
+
+/** A labelled value in a row of chips. */
+export function chip(label: string, value: string): HTMLSpanElement {
+	return h('span', { class: 'chip' }, [`${label} `, h('b', { text: value })]);
+}

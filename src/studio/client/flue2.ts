@@ -16,9 +16,9 @@ import type {
 } from '../api-types.js';
 import { api } from './api.js';
 import { problemElement } from './doctor.js';
-import { byId, h, s } from './dom.js';
+import { byId, chip, h, s } from './dom.js';
 import { classWord, fmtBytes, fmtInt, fmtTime, plural } from './format.js';
-import { listRow, setListStatus } from './list.js';
+import { listRow, setListStatus, wireFilters } from './list.js';
 import { openInDetail } from './session.js';
 
 const getInstances = (params: Record<string, string>) => api<Flue2InstancePage>('GET', '/api/instances', params);
@@ -71,25 +71,8 @@ export function wireInstanceList(): void {
 	q.setAttribute('aria-label', 'Search agent/instance');
 	byId('prefix').hidden = true;
 	byId('more').hidden = true;
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const soon = () => {
-		clearTimeout(timer);
-		timer = setTimeout(() => void loadInstances(), 250);
-	};
-	for (const input of [q, byId<HTMLInputElement>('since')]) {
-		input.addEventListener('input', soon);
-		input.addEventListener('keydown', (e) => {
-			if (e.key === 'Enter') {
-				clearTimeout(timer);
-				void loadInstances();
-			}
-		});
-	}
+	wireFilters([q, byId<HTMLInputElement>('since')], () => void loadInstances());
 	byId('sort').addEventListener('change', () => void loadInstances());
-}
-
-function chip(label: string, value: string): HTMLSpanElement {
-	return h('span', { class: 'chip' }, [`${label} `, h('b', { text: value })]);
 }
 
 /** A text cut by the server: its preview, and how long it is. */
@@ -288,8 +271,5 @@ function instanceElement(v: Flue2InstanceAnswer): HTMLElement {
 
 /** Opens an instance in the detail pane; a later call wins over one still loading. */
 export async function openInstance(id: string): Promise<void> {
-	const select = () => {
-		for (const row of Array.from(byId('session-rows').children)) row.classList.toggle('selected', row.getAttribute('data-session-id') === id);
-	};
-	await openInDetail(id, select, () => getInstance(id), instanceElement);
+	await openInDetail(id, () => getInstance(id), instanceElement);
 }

@@ -103,23 +103,27 @@ export async function loadList(reset: boolean): Promise<void> {
 	more.textContent = sort === 'id' && searching && found === 0 ? 'Keep searching' : 'Load more';
 }
 
-/** Wires the filters: typing reloads after a pause, Enter at once. */
-export function wireList(): void {
-	const f = filters();
+/** Wires filter inputs to `reload`: typing reloads after a pause, Enter at once. */
+export function wireFilters(inputs: HTMLInputElement[], reload: () => void): void {
 	let timer: ReturnType<typeof setTimeout> | undefined;
-	const reloadSoon = () => {
-		clearTimeout(timer);
-		timer = setTimeout(() => void loadList(true), 250);
-	};
-	for (const input of [f.q, f.prefix, f.since]) {
-		input.addEventListener('input', reloadSoon);
+	for (const input of inputs) {
+		input.addEventListener('input', () => {
+			clearTimeout(timer);
+			timer = setTimeout(reload, 250);
+		});
 		input.addEventListener('keydown', (e) => {
 			if (e.key === 'Enter') {
 				clearTimeout(timer);
-				void loadList(true);
+				reload();
 			}
 		});
 	}
+}
+
+/** Wires the session list's filters, its sort and "Load more". */
+export function wireList(): void {
+	const f = filters();
+	wireFilters([f.q, f.prefix, f.since], () => void loadList(true));
 	f.sort.addEventListener('change', () => void loadList(true));
 	byId('more').addEventListener('click', () => void loadList(false));
 }

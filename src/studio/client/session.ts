@@ -2,7 +2,7 @@
 import type { Growth, ProblemView, SessionAnswer, SessionView } from '../api-types.js';
 import { getSession } from './api.js';
 import { problemElement } from './doctor.js';
-import { byId, h, s } from './dom.js';
+import { byId, chip, h, s } from './dom.js';
 import { fmtBytes, fmtInt, fmtTime, plural } from './format.js';
 import { markSelected } from './list.js';
 import { askDelete } from './remove.js';
@@ -11,10 +11,6 @@ import { renderTree, revealEntry } from './tree.js';
 
 type Answer = SessionAnswer;
 const isView = (v: Answer): v is Extract<Answer, SessionView> => !('loadError' in v);
-
-function chip(label: string, value: string): HTMLSpanElement {
-	return h('span', { class: 'chip' }, [`${label} `, h('b', { text: value })]);
-}
 
 function renderHead(v: Answer): HTMLElement[] {
 	const head = h('div', { class: 'session-head' }, [h('h2', { class: 'session-id', text: v.id })]);
@@ -144,7 +140,7 @@ export function showEmpty(text: string): void {
 
 /** Opens a session in the detail pane; a later call wins over one still loading. */
 export async function openSession(id: string): Promise<void> {
-	await openInDetail(id, markSelected, () => getSession(id), renderSession);
+	await openInDetail(id, () => getSession(id), renderSession);
 }
 
 /**
@@ -152,10 +148,10 @@ export async function openSession(id: string): Promise<void> {
  * answer that arrives after another item was opened is dropped before it is drawn, so it never
  * touches the newer one's state.
  */
-export async function openInDetail<T>(id: string, select: () => void, load: () => Promise<T>, render: (answer: T) => Node): Promise<void> {
+export async function openInDetail<T>(id: string, load: () => Promise<T>, render: (answer: T) => Node): Promise<void> {
 	state.sessionId = id;
 	const gen = ++state.sessionGen;
-	select();
+	markSelected();
 	const pane = byId('detail');
 	pane.setAttribute('data-state', 'loading');
 	try {
