@@ -52,6 +52,9 @@ export function isFlue2Source(source: object): source is Flue2StudioSource {
 	return (source as { format?: unknown }).format === 'flue2';
 }
 
+/** The agent and instance a stream or submission belongs to, as one map key. */
+const instanceKey = (s: { agent: string | null; instanceId: string | null }) => JSON.stringify([s.agent, s.instanceId]);
+
 /**
  * Instance summaries, kept while the stream does not move. A summary reads the whole stream, so
  * the list would read every stream at each keystroke of a search; a stream is append-only, so its
@@ -63,22 +66,29 @@ class Flue2Summaries {
 	constructor(private readonly sql: Flue2Sql) {}
 
 	async all(): Promise<Flue2InstanceSummary[]> {
-		const submissions = await listFlue2Submissions(this.sql);
+		// Grouped once, so that a listing costs one pass over the submissions, not one per instance.
+		const byInstance = new Map<string, Flue2Submission[]>();
+		for (const s of await listFlue2Submissions(this.sql)) {
+			const key = instanceKey(s);
+			const list = byInstance.get(key);
+			if (list) list.push(s);
+			else byInstance.set(key, [s]);
+		}
 		const streams = await listFlue2Streams(this.sql);
 		const out: Flue2InstanceSummary[] = [];
-		for (const stream of streams) out.push(await this.of(stream, submissions));
+		for (const stream of streams) out.push(await this.of(stream, byInstance.get(instanceKey(stream)) ?? []));
 		const live = new Set(streams.map((s) => s.path));
 		for (const path of this.cache.keys()) if (!live.has(path)) this.cache.delete(path);
 		return out;
 	}
 
-	async of(stream: Flue2Stream, submissions?: Flue2Submission[]): Promise<Flue2InstanceSummary> {
-		submissions ??= await listFlue2Submissions(this.sql);
-		const own = submissions.filter((s) => s.agent === stream.agent && s.instanceId === stream.instanceId).map((s) => s.status);
-		const key = JSON.stringify([stream.nextOffset, stream.incarnation, own]);
+	/** The summary of one instance; `own` are its submissions, when the caller has them. */
+	async of(stream: Flue2Stream, own?: Flue2Submission[]): Promise<Flue2InstanceSummary> {
+		own ??= (await listFlue2Submissions(this.sql)).filter((s) => instanceKey(s) === instanceKey(stream));
+		const key = JSON.stringify([stream.nextOffset, stream.incarnation, own.map((s) => s.status)]);
 		const hit = this.cache.get(stream.path);
 		if (hit?.key === key) return hit.summary;
-		const summary = await summarizeFlue2Instance(this.sql, stream, submissions);
+		const summary = await summarizeFlue2Instance(this.sql, stream, own);
 		this.cache.set(stream.path, { key, summary });
 		return summary;
 	}
