@@ -141,11 +141,14 @@ export class PostgresAdapter implements StorageAdapter {
 		);
 		const found = { meta: row!.meta === true, blob: row!.blob === true, log: row!.log === true, entries: row!.entries === true, stamp: null as string | null };
 		if (found.meta || found.log || found.entries) await this.checkColumns(q);
-		if (found.meta) {
-			const [stamp] = await q.query(`SELECT value FROM ${this.sql.meta} WHERE key = 'format_version'`, []);
-			if (stamp) found.stamp = String(stamp.value);
-		}
+		if (found.meta) found.stamp = await this.readStamp(q);
 		return found;
+	}
+
+	/** The meta table's `format_version`, or null when it has none (the table must exist). */
+	private async readStamp(q: Queryable): Promise<string | null> {
+		const [stamp] = await q.query(`SELECT value FROM ${this.sql.meta} WHERE key = 'format_version'`, []);
+		return stamp ? String(stamp.value) : null;
 	}
 
 	/** A blob table made by hand (the Flue recipe) must have the column types the SQL relies on. */
@@ -215,8 +218,8 @@ export class PostgresAdapter implements StorageAdapter {
 			// blob table made by hand (Flue's recipe) is read as it is.
 			const [row] = await this.driver.query('SELECT to_regclass($1) IS NOT NULL AS meta', [this.sql.meta]);
 			if (row?.meta !== true) return;
-			const [stamp] = await this.driver.query(`SELECT value FROM ${this.sql.meta} WHERE key = 'format_version'`, []);
-			if (stamp) checkFormatStamp(String(stamp.value), BACKEND);
+			const stamp = await this.readStamp(this.driver);
+			if (stamp !== null) checkFormatStamp(stamp, BACKEND);
 			return;
 		}
 		const found = await this.inspect(this.driver);
