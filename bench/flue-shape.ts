@@ -17,16 +17,17 @@
  * 4. bytes written per save ÷ the JSON bytes of the turn's new entries (goal ≤ 1.3).
  */
 
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import pg from 'pg';
 import { postgresStore } from '../src/backends/postgres/index.js';
 import { type BetterSqliteDatabase, sqliteStore } from '../src/backends/sqlite/index.js';
 import { emptySession } from '../src/conformance/fixtures.js';
 import type { FluePersistStore, SessionData, SessionEntry } from '../src/index.js';
-import { type Admin, lsnBytes } from './systems/postgres.js';
+import type { WriteMeter } from './harness.js';
+import { type Admin, timedPool, walMeter } from './systems/postgres.js';
+import { fileSize, openBenchSqlite } from './systems/sqlite.js';
 import { appendTurn, jsonBytes, quantile, toolBytes } from './workload.js';
 
 const SESSION = 'agent-session:["bench","flue-shape"]';
@@ -83,12 +84,6 @@ export interface ShapeRatios {
 	ratios: { saveVsReference: number; flat: number; loadVsText: number; writeAmp: number };
 }
 
-interface Meter {
-	/** Cumulative bytes the database has written. */
-	written(): Promise<number>;
-	tidy?(): Promise<void>;
-}
-
 async function runShape(
 	database: 'postgres' | 'sqlite',
 	turns: number,
@@ -98,7 +93,7 @@ async function runShape(
 		load(): Promise<number>;
 		storeWhole(data: SessionData): Promise<void>;
 	},
-	meter: Meter,
+	meter: WriteMeter,
 	progress: (line: string) => void,
 ): Promise<ShapeRatios[]> {
 	const session = new FlueShapedSession();
@@ -192,23 +187,6 @@ async function runShape(
 	});
 }
 
-/** A pg Pool whose queries add up the time spent in the driver. */
-function timedPool(url: string): { pool: pg.Pool; spent: () => number; reset: () => void } {
-	const pool = new pg.Pool({ connectionString: url, max: 4 });
-	pool.on('error', () => undefined);
-	let spent = 0;
-	const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-	(pool as unknown as { query: typeof query }).query = async (...args: unknown[]) => {
-		const t0 = performance.now();
-		try {
-			return await query(...args);
-		} finally {
-			spent += performance.now() - t0;
-		}
-	};
-	return { pool, spent: () => spent, reset: () => (spent = 0) };
-}
-
 /** flue-persist (log layout) on Postgres in Flue's call shape, against a hand-written append-log. */
 export async function flueShapeOnPostgres(url: string, admin: Admin, schema: string, turns: number, progress: (line: string) => void): Promise<ShapeRatios[]> {
 	await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -276,25 +254,11 @@ export async function flueShapeOnPostgres(url: string, admin: Admin, schema: str
 				return (JSON.parse(String(rows[0]!.data)) as SessionData).entries.length;
 			},
 		};
-		const meter: Meter = {
-			async written() {
-				const { rows } = await admin.query('SELECT pg_current_wal_lsn()::text AS lsn');
-				return lsnBytes(String(rows[0]!.lsn));
-			},
-		};
 		await admin.query('CHECKPOINT');
-		return await runShape('postgres', turns, contenders, reference, meter, progress);
+		return await runShape('postgres', turns, contenders, reference, walMeter(admin), progress);
 	} finally {
 		for (const p of pools) await p.end();
 		await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-	}
-}
-
-function fileSize(path: string): number {
-	try {
-		return statSync(path).size;
-	} catch {
-		return 0;
 	}
 }
 
@@ -325,14 +289,6 @@ function timedDatabase(db: Database.Database): { db: BetterSqliteDatabase; spent
 	return { db: wrapped, spent: () => spent, reset: () => (spent = 0) };
 }
 
-function openSqlite(file: string): Database.Database {
-	const db = new Database(file);
-	db.pragma('journal_mode = WAL');
-	db.pragma('synchronous = FULL');
-	db.pragma('wal_autocheckpoint = 0');
-	return db;
-}
-
 /** flue-persist (log layout) on SQLite in Flue's call shape, against a hand-written append-log in a file of its own. */
 export async function flueShapeOnSqlite(dir: string, turns: number, progress: (line: string) => void): Promise<ShapeRatios[]> {
 	const opened: Database.Database[] = [];
@@ -345,7 +301,7 @@ export async function flueShapeOnSqlite(dir: string, turns: number, progress: (l
 		] as const) {
 			const path = join(dir, file);
 			files.push(path);
-			const raw = openSqlite(path);
+			const raw = openBenchSqlite(path);
 			opened.push(raw);
 			const t = timedDatabase(raw);
 			const store = sqliteStore(t.db, options);
@@ -373,7 +329,7 @@ export async function flueShapeOnSqlite(dir: string, turns: number, progress: (l
 			});
 		}
 		const refFile = join(dir, 'shape-reference.db');
-		const ref = openSqlite(refFile);
+		const ref = openBenchSqlite(refFile);
 		opened.push(ref);
 		files.push(refFile);
 		ref.exec('CREATE TABLE ref_sessions (id TEXT PRIMARY KEY, leaf_id TEXT, metadata TEXT NOT NULL, updated_at INTEGER NOT NULL)');
@@ -407,7 +363,7 @@ export async function flueShapeOnSqlite(dir: string, turns: number, progress: (l
 		// Bytes written: growth of the store files' WALs (automatic checkpoints are off); checkpointed untimed past 64 MB.
 		let flushed = 0;
 		const walOf = () => files.reduce((n, f) => n + fileSize(`${f}-wal`), 0);
-		const meter: Meter = {
+		const meter: WriteMeter = {
 			async written() {
 				return flushed + walOf();
 			},

@@ -39,20 +39,28 @@ export async function schemaBytes(admin: Admin, schema: string): Promise<number>
 	return Number(rows[0]!.bytes);
 }
 
-export function flueOnPostgres(url: string, admin: Admin, schema: string, layout: Layout, immutableEntries: boolean): BenchSystem {
+/**
+ * A pg Pool whose queries add up the time spent in the driver, so that a save's latency splits
+ * into the database's time and flue-persist's own.
+ */
+export function timedPool(url: string): { pool: pg.Pool; spent: () => number; reset: () => void } {
 	const pool = new pg.Pool({ connectionString: url, max: 4 });
 	pool.on('error', () => undefined);
-	// Time spent in the driver, so a save's latency splits into database and flue-persist's own work.
-	let databaseMs = 0;
+	let spent = 0;
 	const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
 	(pool as unknown as { query: typeof query }).query = async (...args: unknown[]) => {
 		const t0 = performance.now();
 		try {
 			return await query(...args);
 		} finally {
-			databaseMs += performance.now() - t0;
+			spent += performance.now() - t0;
 		}
 	};
+	return { pool, spent: () => spent, reset: () => (spent = 0) };
+}
+
+export function flueOnPostgres(url: string, admin: Admin, schema: string, layout: Layout, immutableEntries: boolean): BenchSystem {
+	const { pool, spent, reset } = timedPool(url);
 	const store: PostgresStore = postgresStore(pool, { layout, schema, immutableEntries });
 	return {
 		name: `flue-persist ${layout}${immutableEntries ? ' (immutableEntries)' : ''}`,
@@ -61,11 +69,11 @@ export function flueOnPostgres(url: string, admin: Admin, schema: string, layout
 			await store.migrate();
 		},
 		async save(session: SessionData) {
-			databaseMs = 0;
+			reset();
 			// Flue's call shape: a new object and a new entries array each turn, the same entry objects.
 			await store.save(SESSION, { ...session, entries: [...session.entries] });
 		},
-		lastDatabaseMs: () => databaseMs,
+		lastDatabaseMs: spent,
 		async saveAtOnce(session: SessionData) {
 			await store.save(SESSION, session);
 		},

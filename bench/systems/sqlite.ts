@@ -14,7 +14,8 @@ import type { BenchSystem, WriteMeter } from '../harness.js';
 const SESSION = 'agent-session:["bench","thread"]';
 const WAL_LIMIT = 64 * 1024 * 1024;
 
-function size(path: string): number {
+/** A file's size in bytes; 0 when there is none. */
+export function fileSize(path: string): number {
 	try {
 		return statSync(path).size;
 	} catch {
@@ -22,20 +23,26 @@ function size(path: string): number {
 	}
 }
 
+/** A file opened the way every SQLite system of the bench opens it: WAL, synchronous = FULL, no automatic checkpoints (they are done untimed). */
+export function openBenchSqlite(file: string): Database.Database {
+	const db = new Database(file);
+	db.pragma('journal_mode = WAL');
+	db.pragma('synchronous = FULL');
+	db.pragma('wal_autocheckpoint = 0');
+	return db;
+}
+
 export function flueOnSqlite(dir: string, layout: Layout, immutableEntries: boolean): { system: BenchSystem; meter: WriteMeter; pageSize: () => number } {
 	const file = join(dir, `${layout}${immutableEntries ? '-immutable' : ''}.db`);
 	let db: Database.Database | undefined;
 	let store: FluePersistStore | undefined;
 	let flushed = 0;
-	const wal = () => size(`${file}-wal`);
+	const wal = () => fileSize(`${file}-wal`);
 	const system: BenchSystem = {
 		name: `flue-persist ${layout}${immutableEntries ? ' (immutableEntries)' : ''}`,
 		database: 'sqlite',
 		async setup() {
-			db = new Database(file);
-			db.pragma('journal_mode = WAL');
-			db.pragma('synchronous = FULL');
-			db.pragma('wal_autocheckpoint = 0');
+			db = openBenchSqlite(file);
 			store = sqliteStore(db, { layout, immutableEntries });
 		},
 		async save(session: SessionData) {
