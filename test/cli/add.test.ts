@@ -8,17 +8,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractStoreFile } from '../../src/cli/connector-format.js';
 import { CONNECTOR_INDEX } from '../../src/cli/connector-index.generated.js';
 import { detectCodingAgent } from '../../src/cli/connectors.js';
 import { markdownBlocks } from '../support/guide-blocks.js';
-import { root } from '../support/paths.js';
+import { root, tsxLoader } from '../support/paths.js';
 import { capture } from '../support/spawn.js';
 
 const main = join(root, 'src/cli/main.ts');
-const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 const scratch = mkdtempSync(join(tmpdir(), 'flue-persist-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -60,7 +58,7 @@ function cli(args: string[], options: { env?: Record<string, string>; cwd?: stri
 	const env: NodeJS.ProcessEnv = { ...process.env };
 	for (const name of AGENT_VARIABLES) delete env[name];
 	Object.assign(env, options.env);
-	return capture(process.execPath, ['--import', tsx, main, ...args], { cwd: options.cwd ?? scratch, env });
+	return capture(process.execPath, ['--import', tsxLoader, main, ...args], { cwd: options.cwd ?? scratch, env });
 }
 
 const listingRow = (slug: string, website: string) => new RegExp(`^  flue-persist add ${slug} +persist +${website.replace(/[.]/g, '\\.')}$`, 'm');

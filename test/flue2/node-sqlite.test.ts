@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../src/backends/sqlite/index.js';
 import { runSessionCli } from '../support/cli.js';
-import { root } from '../support/paths.js';
+import { root, tsxLoader } from '../support/paths.js';
 import { capture } from '../support/spawn.js';
 import { emptySqliteFile, type Flue2Fixture, flue2Node, instanceChecksums, sqliteFixture } from './support.js';
 
@@ -45,14 +45,7 @@ async function cliWithout(node: string, hide: string[], argv: string[], cwd: str
 	const loader = (file: string) => pathToFileURL(join(root, file)).href;
 	const run = await capture(
 		node,
-		[
-			'--import',
-			loader('node_modules/tsx/dist/loader.mjs'),
-			'--import',
-			loader('test/support/hide-modules-register.mjs'),
-			join(root, 'src/cli/main.ts'),
-			...argv,
-		],
+		['--import', tsxLoader, '--import', loader('test/support/hide-modules-register.mjs'), join(root, 'src/cli/main.ts'), ...argv],
 		{ cwd, env: { ...process.env, NODE_OPTIONS: '', FLUE_PERSIST_TEST_HIDE: hide.join(',') } },
 	);
 	return { code: run.code, out: run.stdout, err: run.stderr };

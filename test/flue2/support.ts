@@ -8,14 +8,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openFlue2IfAny } from '../../src/cli/flue2/open.js';
 import { exportFlue2Instance } from '../../src/flue2/export.js';
 import { listFlue2Streams } from '../../src/flue2/format.js';
 import { FLUE2_SUBMISSION_COLUMNS } from '../../src/flue2/names.js';
 import { flue2ContentChecksum } from '../../src/flue2/write.js';
-import { root } from '../support/paths.js';
+import { root, tsxLoader } from '../support/paths.js';
 import { capture } from '../support/spawn.js';
 
 export const APP = resolve(dirname(fileURLToPath(import.meta.url)), 'app');
@@ -324,8 +324,7 @@ export async function until(check: () => boolean | Promise<boolean>, ended: () =
 }
 
 export function spawnCli(args: string[], cwd: string): CliProcess {
-	const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
-	const child = spawn(process.execPath, ['--import', tsx, join(root, 'src/cli/main.ts'), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+	const child = spawn(process.execPath, ['--import', tsxLoader, join(root, 'src/cli/main.ts'), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 	const lines: string[] = [];
 	const waiting: Array<{ match: (line: string) => boolean; done: (found: boolean) => void }> = [];
 	let ended = false;

