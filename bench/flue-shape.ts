@@ -34,10 +34,10 @@ const SESSION = 'agent-session:["bench","flue-shape"]';
 const LOADS = 7;
 
 /** The goals of the performance work, per ratio. */
-export const GOALS = { saveVsReference: 1.3, flat: 1.2, loadVsText: 1.0, writeAmp: 1.3 } as const;
+const GOALS = { saveVsReference: 1.3, flat: 1.2, loadVsText: 1.0, writeAmp: 1.3 } as const;
 
 /** A session held the way Flue 0.4 holds it: saved as a new object with a new entries array each turn. */
-export class FlueShapedSession {
+class FlueShapedSession {
 	readonly header: SessionData;
 	constructor() {
 		this.header = emptySession();

@@ -94,7 +94,7 @@ export interface FlueRelease {
  * The start of the text @flue/sdk 0.3 puts before every prompt (a paragraph telling the model it
  * runs without an operator, then a blank line). Tests compare prompts without it.
  */
-export const HEADLESS_PREAMBLE = /^You are running in headless mode\b[^\n]*\n\n/;
+const HEADLESS_PREAMBLE = /^You are running in headless mode\b[^\n]*\n\n/;
 
 /** A user message's text as the user wrote it: without 0.3's headless preamble. */
 export const withoutPreamble = (text: string): string => text.replace(HEADLESS_PREAMBLE, '');
