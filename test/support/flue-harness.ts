@@ -8,13 +8,13 @@
  * runs the same Flue flows on every release: restore (in one process and across two), parallel
  * tasks, and context-overflow recovery.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import type { ExpectStatic } from 'vitest';
 import type { SessionData, SessionEntry, SessionStore } from '../../src/types.js';
+import { bundleForNode } from './bundle.js';
 import { type AgentOptions, type FlueAgentLike, type FlueRelease, installedSdkSpec, loadRelease, withoutPreamble } from './flue-releases.js';
 import type { TurnWorkerConfig, TurnWorkerResult, WorkerStoreConfig } from './flue-turn-worker.js';
 import { root } from './paths.js';
@@ -446,19 +446,8 @@ let turnWorker: Promise<string> | undefined;
 function turnWorkerFile(): Promise<string> {
 	turnWorker ??= (async () => {
 		const outfile = join(root, '.tmp', 'flue-workers', `turn-${process.pid}.mjs`);
-		mkdirSync(dirname(outfile), { recursive: true });
 		process.on('exit', () => rmSync(outfile, { force: true }));
-		await build({
-			entryPoints: [join(root, 'test', 'support', 'flue-turn-worker.ts')],
-			outfile,
-			bundle: true,
-			platform: 'node',
-			format: 'esm',
-			target: 'node20',
-			packages: 'external',
-			logLevel: 'error',
-		});
-		return outfile;
+		return bundleForNode(join(root, 'test', 'support', 'flue-turn-worker.ts'), outfile);
 	})();
 	return turnWorker;
 }

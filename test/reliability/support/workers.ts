@@ -4,12 +4,10 @@
  * hundred kill-and-restart cycles then fit in the suite's time budget.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
+import { bundleForNode } from '../../support/bundle.js';
+import { root } from '../../support/paths.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const outdir = join(root, '.tmp', 'reliability-workers');
 const built = new Map<string, Promise<string>>();
 
@@ -17,22 +15,7 @@ const built = new Map<string, Promise<string>>();
 export function workerFile(name: string): Promise<string> {
 	let file = built.get(name);
 	if (!file) {
-		file = (async () => {
-			mkdirSync(outdir, { recursive: true });
-			const out = join(outdir, `${name}.mjs`);
-			await build({
-				entryPoints: [join(root, 'test', 'reliability', 'workers', `${name}.ts`)],
-				outfile: out,
-				bundle: true,
-				platform: 'node',
-				format: 'esm',
-				target: 'node20',
-				// Drivers stay outside the bundle and resolve from the repository's node_modules.
-				packages: 'external',
-				logLevel: 'error',
-			});
-			return out;
-		})();
+		file = bundleForNode(join(root, 'test', 'reliability', 'workers', `${name}.ts`), join(outdir, `${name}.mjs`));
 		built.set(name, file);
 	}
 	return file;
